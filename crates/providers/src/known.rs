@@ -1,0 +1,130 @@
+//! The OpenAI-compatible providers Switchyard knows by name: rows of data,
+//! enabled by their usual API-key environment variable.
+
+use crate::openai::Quirks;
+
+/// A provider known without configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct KnownProvider {
+    /// Routing slug.
+    pub slug: &'static str,
+    /// Display name.
+    pub name: &'static str,
+    /// Default base URL.
+    pub base_url: &'static str,
+    /// Environment variable holding the API key.
+    pub key_env: &'static str,
+    /// Environment variable that overrides the base URL.
+    pub base_url_env: &'static str,
+    /// OpenAI proper refuses sampling parameters it lacks.
+    pub openai_sampling_only: bool,
+}
+
+impl KnownProvider {
+    /// The quirks of this provider.
+    pub fn quirks(&self) -> Quirks {
+        Quirks {
+            openai_sampling_only: self.openai_sampling_only,
+            ..Quirks::default()
+        }
+    }
+}
+
+/// Every known provider.
+pub const KNOWN_PROVIDERS: &[KnownProvider] = &[
+    row(
+        "openai",
+        "OpenAI",
+        "https://api.openai.com/v1",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        true,
+    ),
+    row(
+        "groq",
+        "Groq",
+        "https://api.groq.com/openai/v1",
+        "GROQ_API_KEY",
+        "GROQ_BASE_URL",
+        false,
+    ),
+    row(
+        "together",
+        "Together",
+        "https://api.together.xyz/v1",
+        "TOGETHER_API_KEY",
+        "TOGETHER_BASE_URL",
+        false,
+    ),
+    row(
+        "fireworks",
+        "Fireworks",
+        "https://api.fireworks.ai/inference/v1",
+        "FIREWORKS_API_KEY",
+        "FIREWORKS_BASE_URL",
+        false,
+    ),
+    row(
+        "deepinfra",
+        "DeepInfra",
+        "https://api.deepinfra.com/v1/openai",
+        "DEEPINFRA_API_KEY",
+        "DEEPINFRA_BASE_URL",
+        false,
+    ),
+    row(
+        "xai",
+        "xAI",
+        "https://api.x.ai/v1",
+        "XAI_API_KEY",
+        "XAI_BASE_URL",
+        true,
+    ),
+    row(
+        "deepseek",
+        "DeepSeek",
+        "https://api.deepseek.com/v1",
+        "DEEPSEEK_API_KEY",
+        "DEEPSEEK_BASE_URL",
+        true,
+    ),
+    row(
+        "mistral",
+        "Mistral",
+        "https://api.mistral.ai/v1",
+        "MISTRAL_API_KEY",
+        "MISTRAL_BASE_URL",
+        true,
+    ),
+    row(
+        "openrouter",
+        "OpenRouter",
+        "https://openrouter.ai/api/v1",
+        "OPENROUTER_API_KEY",
+        "OPENROUTER_BASE_URL",
+        false,
+    ),
+];
+
+const fn row(
+    slug: &'static str,
+    name: &'static str,
+    base_url: &'static str,
+    key_env: &'static str,
+    base_url_env: &'static str,
+    openai_sampling_only: bool,
+) -> KnownProvider {
+    KnownProvider {
+        slug,
+        name,
+        base_url,
+        key_env,
+        base_url_env,
+        openai_sampling_only,
+    }
+}
+
+/// The known provider with this slug.
+pub fn known(slug: &str) -> Option<&'static KnownProvider> {
+    KNOWN_PROVIDERS.iter().find(|p| p.slug == slug)
+}

@@ -1,0 +1,22 @@
+//! Native protocol adapters.
+//!
+//! Each upstream protocol gets a module with the same small file set: `encode`
+//! (canonical request to native body), `decode` (native answer to canonical),
+//! `stream` (native events to canonical chunks) and `errors` (native failures
+//! to [`ProviderError`]). Translation is pure; [`call`] is the thin HTTP layer.
+
+#![forbid(unsafe_code)]
+
+mod call;
+pub mod error;
+pub mod known;
+pub mod openai;
+pub mod sse;
+pub mod upstream;
+
+pub use call::{Answer, ChunkStream, StreamEvent, call};
+pub use error::{ProviderError, UpstreamFailure};
+pub use reqwest::Error as ClientError;
+pub use upstream::{
+    Protocol, Timeouts, Upstream, UpstreamConfig, UpstreamSetupError, build_client,
+};

@@ -1,0 +1,258 @@
+//! The generation being produced: ids, timings, attempts and usage, turned
+//! into a stored record exactly once, even when the client goes away.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+use switchyard_api::models::ModelPricing;
+use switchyard_api::usage::{CostDetails, PromptTokensDetails};
+use switchyard_api::{ChatRequest, Content, NanoUsd, Usage};
+use switchyard_router::{Cost, cost_of};
+use switchyard_store::{GenerationRecord, now_ms};
+
+use crate::auth::Caller;
+use crate::state::AppState;
+
+/// One upstream attempt, as explained in the generation record.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttemptLog {
+    /// Provider slug.
+    pub provider: String,
+    /// The provider's model id.
+    pub model: String,
+    /// `ok`, or why it failed.
+    pub outcome: String,
+    /// HTTP status the provider sent, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Time spent on the attempt.
+    pub latency_ms: u64,
+}
+
+/// The serving endpoint of a generation.
+#[derive(Clone, Debug)]
+pub struct Served {
+    /// Provider slug.
+    pub provider_slug: String,
+    /// Provider display name.
+    pub provider_name: String,
+    /// The provider's model id.
+    pub upstream_model: String,
+    /// The endpoint's prices.
+    pub pricing: ModelPricing,
+}
+
+/// A generation in progress. Dropped without [`Draft::finish`], it is
+/// recorded as cancelled with the tokens counted so far.
+pub struct Draft {
+    state: Arc<AppState>,
+    /// `gen-...`.
+    pub id: String,
+    /// Unix seconds, for `created`.
+    pub created: u64,
+    /// Catalog slug asked for (then: that served).
+    pub model: String,
+    /// Who asked.
+    pub caller: Caller,
+    /// When the request arrived.
+    pub started: Instant,
+    /// When the first content reached (or was ready for) the client.
+    pub first_content: Option<Instant>,
+    /// Streaming request.
+    pub streamed: bool,
+    /// Every attempt so far.
+    pub attempts: Vec<AttemptLog>,
+    /// Where it is being served.
+    pub served: Option<Served>,
+    /// The provider's response id.
+    pub upstream_id: Option<String>,
+    /// Usage as the provider reported it.
+    pub usage: Option<Usage>,
+    /// Gateway estimate of prompt tokens, used when the provider reports none.
+    pub prompt_estimate: u64,
+    /// Content pieces seen (each ~one token), for the estimate.
+    pub completion_pieces: u64,
+    /// Normalised and native finish reasons.
+    pub finish: Option<(String, String)>,
+    done: bool,
+}
+
+/// Generation ids: `gen-<unix-ms>-<random>`.
+pub fn new_generation_id() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    let tail: String = (0..20)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("gen-{}-{tail}", now_ms())
+}
+
+/// A rough prompt token count (4 characters a token, plus framing), used
+/// only when the provider reports no usage.
+pub fn estimate_prompt_tokens(req: &ChatRequest) -> u64 {
+    let chars: usize = req
+        .messages
+        .iter()
+        .map(|m| match &m.content {
+            Some(Content::Text(t)) => t.len(),
+            Some(c @ Content::Parts(_)) => c.text().len(),
+            None => 0,
+        })
+        .sum();
+    (chars as u64).div_ceil(4) + 4 * req.messages.len() as u64
+}
+
+impl Draft {
+    /// Starts a draft for an authenticated request.
+    pub fn new(
+        state: Arc<AppState>,
+        caller: Caller,
+        model: String,
+        streamed: bool,
+        started: Instant,
+    ) -> Draft {
+        Draft {
+            state,
+            id: new_generation_id(),
+            created: (now_ms() / 1000) as u64,
+            model,
+            caller,
+            started,
+            first_content: None,
+            streamed,
+            attempts: Vec::new(),
+            served: None,
+            upstream_id: None,
+            usage: None,
+            prompt_estimate: 0,
+            completion_pieces: 0,
+            finish: None,
+            done: false,
+        }
+    }
+
+    /// Moves the draft out (into a stream body), leaving behind an empty one
+    /// that records nothing when dropped.
+    pub fn take(&mut self) -> Draft {
+        let taken = Draft {
+            state: self.state.clone(),
+            id: self.id.clone(),
+            created: self.created,
+            model: self.model.clone(),
+            caller: self.caller.clone(),
+            started: self.started,
+            first_content: self.first_content,
+            streamed: self.streamed,
+            attempts: std::mem::take(&mut self.attempts),
+            served: self.served.take(),
+            upstream_id: self.upstream_id.take(),
+            usage: self.usage.take(),
+            prompt_estimate: self.prompt_estimate,
+            completion_pieces: self.completion_pieces,
+            finish: self.finish.take(),
+            done: self.done,
+        };
+        self.done = true;
+        taken
+    }
+
+    /// Usage to report: the provider's, or the gateway's estimate; with cost.
+    pub fn final_usage(&self, charge: bool) -> (Usage, Cost, bool) {
+        let (mut usage, estimated) = match &self.usage {
+            Some(u) => (u.clone(), false),
+            None => {
+                let u = Usage {
+                    prompt_tokens: self.prompt_estimate,
+                    completion_tokens: self.completion_pieces,
+                    total_tokens: self.prompt_estimate + self.completion_pieces,
+                    ..Usage::default()
+                };
+                (u, true)
+            }
+        };
+        if usage.total_tokens == 0 {
+            usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+        }
+        let cost = match (&self.served, charge) {
+            (Some(s), true) => cost_of(&s.pricing, &usage),
+            _ => Cost::default(),
+        };
+        usage.cost = Some(cost.total.as_usd_f64());
+        usage.is_byok = Some(false);
+        usage.cost_details = Some(CostDetails {
+            upstream_inference_cost: None,
+            upstream_inference_prompt_cost: cost.prompt.as_usd_f64(),
+            upstream_inference_completions_cost: cost.completion.as_usd_f64(),
+        });
+        if usage.prompt_tokens_details.is_none() {
+            usage.prompt_tokens_details = Some(PromptTokensDetails {
+                cached_tokens: Some(0),
+                ..Default::default()
+            });
+        }
+        (usage, cost, estimated)
+    }
+
+    /// Records the generation (once) and debits the account at once.
+    pub fn finish(&mut self, status: u16, error: Option<String>, cancelled: bool) -> (Usage, Cost) {
+        // Zero-completion insurance: nothing is charged for a failed
+        // generation, nor for one that produced no tokens and no finish.
+        let produced = self
+            .usage
+            .as_ref()
+            .map_or(self.completion_pieces > 0, |u| u.completion_tokens > 0);
+        let failed = error.is_some() && !cancelled;
+        let charge = !failed && (produced || self.finish.is_some());
+        let (usage, cost, estimated) = self.final_usage(charge);
+        if self.done {
+            return (usage, cost);
+        }
+        self.done = true;
+        let now = Instant::now();
+        let ms = |d: std::time::Duration| d.as_millis() as i64;
+        let served = self.served.as_ref();
+        let rec = GenerationRecord {
+            id: self.id.clone(),
+            account_id: self.caller.key.account_id.clone(),
+            key_hash: self.caller.key.hash.clone(),
+            model: self.model.clone(),
+            provider_name: served.map(|s| s.provider_name.clone()),
+            provider_slug: served.map(|s| s.provider_slug.clone()),
+            upstream_model: served.map(|s| s.upstream_model.clone()),
+            upstream_id: self.upstream_id.clone(),
+            tokens_prompt: usage.prompt_tokens as i64,
+            tokens_completion: usage.completion_tokens as i64,
+            tokens_reasoning: usage.reasoning_tokens() as i64,
+            tokens_cached: usage.cached_tokens() as i64,
+            tokens_cache_write: usage.cache_write_tokens() as i64,
+            usage_estimated: estimated,
+            cost: cost.total,
+            latency_ms: ms(now - self.started),
+            ttft_ms: self.first_content.map(|t| ms(t - self.started)),
+            generation_time_ms: self.first_content.map_or(0, |t| ms(now - t)),
+            finish_reason: self.finish.as_ref().map(|f| f.0.clone()),
+            native_finish_reason: self.finish.as_ref().map(|f| f.1.clone()),
+            streamed: self.streamed,
+            cancelled,
+            status,
+            error,
+            attempts: serde_json::to_value(&self.attempts).unwrap_or_default(),
+            created_at: now_ms(),
+        };
+        if cost.total != NanoUsd::ZERO {
+            self.caller.account.debit(cost.total);
+        }
+        self.state.sink.record(rec);
+        (usage, cost)
+    }
+}
+
+impl Drop for Draft {
+    fn drop(&mut self) {
+        if !self.done {
+            self.finish(499, Some("client closed the request".into()), true);
+        }
+    }
+}

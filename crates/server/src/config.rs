@@ -1,0 +1,367 @@
+//! Configuration: a TOML file, every top-level value also settable from the
+//! environment, and providers enabled by their usual API-key variables.
+//! Validation is pure; nothing here does I/O except reading the file.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use switchyard_providers::known::{KNOWN_PROVIDERS, known};
+use switchyard_providers::openai::Quirks;
+use switchyard_providers::{Protocol, UpstreamConfig};
+use switchyard_router::ModelSpec;
+
+/// The whole config file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Where the SQLite database lives.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// `postgres://...` or `sqlite://...`; overrides `data_dir`.
+    #[serde(default)]
+    pub database_url: Option<String>,
+    /// Model used when a request names none.
+    #[serde(default)]
+    pub default_model: Option<String>,
+    /// Largest request body accepted, bytes.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// Deadlines for upstream calls.
+    #[serde(default)]
+    pub upstream: UpstreamSettings,
+    /// Load the built-in catalog (set false to serve only configured models).
+    #[serde(default = "yes")]
+    pub builtin_catalog: bool,
+    /// Upstream providers beyond (or overriding) the known ones.
+    #[serde(default)]
+    pub providers: Vec<ProviderEntry>,
+    /// Models and endpoints beyond (or extending) the built-in catalog.
+    #[serde(default)]
+    pub models: Vec<ModelSpec>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("switchyard-data")
+}
+
+fn default_max_body() -> usize {
+    20 * 1024 * 1024
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: default_listen(),
+            data_dir: default_data_dir(),
+            database_url: None,
+            default_model: None,
+            max_body_bytes: default_max_body(),
+            upstream: UpstreamSettings::default(),
+            builtin_catalog: true,
+            providers: Vec::new(),
+            models: Vec::new(),
+        }
+    }
+}
+
+/// Upstream deadlines and keep-alive pacing, in milliseconds.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamSettings {
+    /// TCP/TLS connect.
+    pub connect_timeout_ms: u64,
+    /// Until the upstream's response headers.
+    pub first_byte_timeout_ms: u64,
+    /// Longest silence inside a body or stream.
+    pub idle_timeout_ms: u64,
+    /// Interval of `: SWITCHYARD PROCESSING` comments while a stream waits
+    /// for its first event. The HTTP status is committed when the first one
+    /// is sent, so errors before it are still proper error responses.
+    pub stream_keepalive_ms: u64,
+    /// Idle pooled connections are closed after this long.
+    pub pool_idle_timeout_ms: u64,
+}
+
+impl Default for UpstreamSettings {
+    fn default() -> Self {
+        UpstreamSettings {
+            connect_timeout_ms: 10_000,
+            first_byte_timeout_ms: 300_000,
+            idle_timeout_ms: 300_000,
+            stream_keepalive_ms: 5_000,
+            pool_idle_timeout_ms: 90_000,
+        }
+    }
+}
+
+impl UpstreamSettings {
+    /// Deadlines for provider calls.
+    pub fn timeouts(&self) -> switchyard_providers::Timeouts {
+        switchyard_providers::Timeouts {
+            first_byte: Duration::from_millis(self.first_byte_timeout_ms),
+            idle: Duration::from_millis(self.idle_timeout_ms),
+        }
+    }
+}
+
+/// One `[[providers]]` entry.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderEntry {
+    /// Routing slug; a known slug (`openai`, `groq`...) overrides that provider.
+    pub id: String,
+    /// Display name (defaults to the id).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Wire protocol.
+    #[serde(default)]
+    pub protocol: Protocol,
+    /// Base URL including the version segment, e.g. `http://127.0.0.1:11434/v1`.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The upstream secret (prefer `api_key_env`).
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Environment variable holding the upstream secret.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Extra headers sent upstream.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Protocol deviations.
+    #[serde(default)]
+    pub quirks: Option<Quirks>,
+    /// Set false to turn a provider off.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+/// Why the config is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// File path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("config {path} is invalid: {source}")]
+    Parse {
+        /// File path.
+        path: String,
+        /// What is wrong.
+        source: Box<toml::de::Error>,
+    },
+    /// A provider entry lacks a base URL.
+    #[error("provider `{0}` needs a base_url")]
+    MissingBaseUrl(String),
+    /// Two provider entries share an id.
+    #[error("provider `{0}` is configured twice")]
+    DuplicateProvider(String),
+}
+
+impl Config {
+    /// Reads and parses a TOML file.
+    pub fn from_file(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::from_toml(&text).map_err(|e| match e {
+            ConfigError::Parse { source, .. } => ConfigError::Parse {
+                path: path.display().to_string(),
+                source,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses TOML text.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: "<text>".into(),
+            source: Box::new(e),
+        })
+    }
+}
+
+/// A provider's resolved state: usable or not, and why.
+#[derive(Clone, Debug)]
+pub struct ProviderStatus {
+    /// Slug.
+    pub slug: String,
+    /// The upstream description when enabled.
+    pub upstream: Option<UpstreamConfig>,
+    /// Human explanation for `config check`.
+    pub reason: String,
+}
+
+/// Resolves which providers are enabled, from the known table, the config
+/// and the environment (`env` is injected so tests need no process env).
+pub fn resolve_providers(
+    cfg: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<ProviderStatus>, ConfigError> {
+    let mut seen = std::collections::HashSet::new();
+    for p in &cfg.providers {
+        if !seen.insert(p.id.as_str()) {
+            return Err(ConfigError::DuplicateProvider(p.id.clone()));
+        }
+    }
+    let mut out = Vec::new();
+    for k in KNOWN_PROVIDERS {
+        if cfg.providers.iter().any(|p| p.id == k.slug) {
+            continue; // the config entry below describes it
+        }
+        let base = env(k.base_url_env)
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| k.base_url.to_owned());
+        match env(k.key_env).filter(|v| !v.is_empty()) {
+            Some(key) => out.push(ProviderStatus {
+                slug: k.slug.to_owned(),
+                reason: format!("enabled: {} is set (base URL {base})", k.key_env),
+                upstream: Some(UpstreamConfig {
+                    slug: k.slug.to_owned(),
+                    name: k.name.to_owned(),
+                    protocol: Protocol::Openai,
+                    base_url: base,
+                    api_key: Some(key),
+                    headers: Vec::new(),
+                    quirks: k.quirks(),
+                }),
+            }),
+            None => out.push(ProviderStatus {
+                slug: k.slug.to_owned(),
+                upstream: None,
+                reason: format!("disabled: set {} to enable", k.key_env),
+            }),
+        }
+    }
+    for p in &cfg.providers {
+        let known = known(&p.id);
+        if !p.enabled {
+            out.push(ProviderStatus {
+                slug: p.id.clone(),
+                upstream: None,
+                reason: "disabled in config".into(),
+            });
+            continue;
+        }
+        let base_url = p
+            .base_url
+            .clone()
+            .or_else(|| known.map(|k| env(k.base_url_env).unwrap_or_else(|| k.base_url.to_owned())))
+            .ok_or_else(|| ConfigError::MissingBaseUrl(p.id.clone()))?;
+        let key_env = p.api_key_env.as_deref().or(known.map(|k| k.key_env));
+        let api_key = p
+            .api_key
+            .clone()
+            .or_else(|| key_env.and_then(env))
+            .filter(|k| !k.is_empty());
+        let key_note = match (&p.api_key, key_env, &api_key) {
+            (Some(_), _, _) => "key from config".to_owned(),
+            (None, Some(var), Some(_)) => format!("key from {var}"),
+            (None, Some(var), None) => format!("no key ({var} unset), sending no Authorization"),
+            (None, None, _) => "no key (none configured)".to_owned(),
+        };
+        out.push(ProviderStatus {
+            slug: p.id.clone(),
+            reason: format!("enabled by config: {base_url}, {key_note}"),
+            upstream: Some(UpstreamConfig {
+                slug: p.id.clone(),
+                name: p
+                    .name
+                    .clone()
+                    .or_else(|| known.map(|k| k.name.to_owned()))
+                    .unwrap_or_else(|| p.id.clone()),
+                protocol: p.protocol,
+                base_url,
+                api_key,
+                headers: p
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                quirks: p
+                    .quirks
+                    .clone()
+                    .or_else(|| known.map(|k| k.quirks()))
+                    .unwrap_or_default(),
+            }),
+        });
+    }
+    Ok(out)
+}
+
+/// A commented example config, printed by `switchyard config example`.
+pub const EXAMPLE: &str = include_str!("../example.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses() {
+        let cfg = Config::from_toml(EXAMPLE).unwrap();
+        assert!(!cfg.providers.is_empty());
+        assert!(!cfg.models.is_empty());
+    }
+
+    #[test]
+    fn known_providers_follow_env_and_config_overrides() {
+        let cfg = Config::from_toml(
+            r#"[[providers]]
+            id = "ollama"
+            base_url = "http://127.0.0.1:11434/v1"
+            [[providers]]
+            id = "groq"
+            base_url = "http://127.0.0.1:9/v1"
+            "#,
+        )
+        .unwrap();
+        let env = |k: &str| match k {
+            "OPENAI_API_KEY" => Some("sk-test".to_owned()),
+            "GROQ_API_KEY" => Some("gk".to_owned()),
+            _ => None,
+        };
+        let st = resolve_providers(&cfg, &env).unwrap();
+        let get = |s: &str| st.iter().find(|p| p.slug == s).unwrap();
+        assert_eq!(
+            get("openai").upstream.as_ref().unwrap().api_key.as_deref(),
+            Some("sk-test")
+        );
+        assert!(get("mistral").upstream.is_none());
+        assert!(get("mistral").reason.contains("MISTRAL_API_KEY"));
+        let groq = get("groq").upstream.as_ref().unwrap();
+        assert_eq!(groq.base_url, "http://127.0.0.1:9/v1");
+        assert_eq!(groq.api_key.as_deref(), Some("gk"));
+        assert_eq!(get("ollama").upstream.as_ref().unwrap().api_key, None);
+    }
+
+    #[test]
+    fn unknown_fields_and_missing_base_url_are_errors() {
+        assert!(Config::from_toml("lisen = \"x\"").is_err());
+        let cfg = Config::from_toml("[[providers]]\nid = \"mine\"\n").unwrap();
+        assert!(matches!(
+            resolve_providers(&cfg, &|_| None),
+            Err(ConfigError::MissingBaseUrl(_))
+        ));
+    }
+}

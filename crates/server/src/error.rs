@@ -1,0 +1,146 @@
+//! The one place gateway failures become OpenRouter error responses.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use switchyard_api::Extra;
+use switchyard_api::error::{ErrorBody, ErrorDetail, ErrorType};
+use switchyard_providers::ProviderError;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The request is malformed or invalid.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body exceeds the configured limit.
+    #[error("request body exceeds {0} bytes")]
+    PayloadTooLarge(usize),
+    /// The client took too long sending its request.
+    #[error("timed out reading the request body")]
+    RequestTimeout,
+    /// Missing, unknown, disabled or expired key.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The account cannot pay for this request.
+    #[error("{0}")]
+    PaymentRequired(String),
+    /// The key may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Nothing with that id (or not visible to this key).
+    #[error("{0}")]
+    NotFound(String),
+    /// Every attempt failed; this is the last provider's failure.
+    #[error("{error}")]
+    Provider {
+        /// The failure.
+        error: ProviderError,
+        /// Display name of the provider that failed.
+        provider_name: String,
+        /// Attempts made before giving up.
+        attempts: usize,
+    },
+    /// A fault of the gateway itself; details are logged, not returned.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl GatewayError {
+    /// The OpenRouter `error_type`.
+    pub fn error_type(&self) -> ErrorType {
+        match self {
+            GatewayError::BadRequest(_) => ErrorType::InvalidRequest,
+            GatewayError::PayloadTooLarge(_) => ErrorType::PayloadTooLarge,
+            GatewayError::RequestTimeout => ErrorType::Timeout,
+            GatewayError::Unauthorized(_) => ErrorType::Authentication,
+            GatewayError::PaymentRequired(_) => ErrorType::PaymentRequired,
+            GatewayError::Forbidden(_) => ErrorType::PermissionDenied,
+            GatewayError::NotFound(_) => ErrorType::NotFound,
+            GatewayError::Provider { error, .. } => error.error_type(),
+            GatewayError::Internal(_) => ErrorType::Server,
+        }
+    }
+
+    /// The HTTP status (equal to `error.code`).
+    pub fn status(&self) -> u16 {
+        match self {
+            GatewayError::RequestTimeout => 408,
+            GatewayError::Provider {
+                error: ProviderError::Upstream(f),
+                ..
+            } if f.status == 408 => 408,
+            _ => self.error_type().status(),
+        }
+    }
+
+    /// The error object, as sent in a body or a mid-stream chunk.
+    pub fn detail(&self) -> ErrorDetail {
+        let mut meta = Extra::new();
+        meta.insert("error_type".into(), Value::from(self.error_type().as_str()));
+        let message = match self {
+            GatewayError::Internal(_) => "Internal server error".to_owned(),
+            GatewayError::Provider {
+                error,
+                provider_name,
+                attempts,
+            } => {
+                meta.insert("provider_name".into(), Value::from(provider_name.clone()));
+                meta.insert("attempts".into(), Value::from(*attempts));
+                if let ProviderError::Upstream(f) = error {
+                    if let Some(raw) = &f.raw {
+                        meta.insert("raw".into(), raw.clone());
+                    }
+                    if let Some(code) = &f.provider_code {
+                        meta.insert("provider_code".into(), Value::from(code.clone()));
+                    }
+                    if let Some(ra) = f.retry_after {
+                        meta.insert("retry_after".into(), json!(ra.as_secs_f64()));
+                    }
+                    format!("{provider_name}: {}", f.message)
+                } else {
+                    format!("{provider_name}: {error}")
+                }
+            }
+            other => other.to_string(),
+        };
+        ErrorDetail {
+            code: self.status(),
+            message,
+            metadata: Some(meta),
+        }
+    }
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        if let GatewayError::Internal(msg) = &self {
+            tracing::error!(error = %msg, "internal error");
+        }
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut resp = (
+            status,
+            axum::Json(ErrorBody {
+                error: self.detail(),
+            }),
+        )
+            .into_response();
+        if let GatewayError::Provider { error, .. } = &self {
+            if let Some(ra) = error.retry_after() {
+                let secs = ra.as_secs().max(1).to_string();
+                if let Ok(v) = HeaderValue::from_str(&secs) {
+                    resp.headers_mut()
+                        .insert(axum::http::header::RETRY_AFTER, v);
+                }
+            }
+        }
+        resp
+    }
+}
+
+impl From<switchyard_store::StoreError> for GatewayError {
+    fn from(e: switchyard_store::StoreError) -> Self {
+        GatewayError::Internal(e.to_string())
+    }
+}

@@ -1,0 +1,250 @@
+//! The Switchyard gateway: an axum app serving OpenRouter's API in front of
+//! the configured upstreams, and its startup and graceful shutdown.
+
+#![forbid(unsafe_code)]
+
+pub mod auth;
+mod body;
+pub mod chat;
+pub mod config;
+pub mod error;
+mod routes;
+pub mod state;
+mod timing;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{Method, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use switchyard_providers::{Upstream, build_client};
+use switchyard_router::Catalog;
+use switchyard_router::catalog::{BUILTIN_CATALOG, parse_catalog};
+use switchyard_store::{Account, GenerationWriter, NewKey, Store};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::Config;
+
+use crate::auth::Auth;
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] switchyard_store::StoreError),
+    /// The catalog is invalid.
+    #[error(transparent)]
+    Catalog(#[from] switchyard_router::CatalogError),
+    /// A provider could not be set up.
+    #[error(transparent)]
+    Upstream(#[from] switchyard_providers::UpstreamSetupError),
+    /// The HTTP client could not be built.
+    #[error("HTTP client: {0}")]
+    Client(#[from] reqwest_error::Error),
+    /// The listen address is unavailable.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// Address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+mod reqwest_error {
+    /// The HTTP client library's error, re-exported for [`super::StartError`].
+    pub type Error = switchyard_providers::ClientError;
+}
+
+/// A running gateway.
+pub struct RunningGateway {
+    addr: SocketAddr,
+    store: Store,
+    bootstrap: Option<(Account, NewKey)>,
+    models: usize,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<()>,
+    writer: GenerationWriter,
+}
+
+impl RunningGateway {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR/api/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api/v1", self.addr)
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// On first start: the operator's account and admin key (shown once).
+    pub fn bootstrap(&self) -> Option<&(Account, NewKey)> {
+        self.bootstrap.as_ref()
+    }
+
+    /// How many routable models the catalog holds.
+    pub fn model_count(&self) -> usize {
+        self.models
+    }
+
+    /// Stops accepting, lets in-flight requests finish, then flushes every
+    /// pending generation record to the database.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Err(e) = (&mut self.server).await {
+            tracing::error!(error = %e, "server task failed");
+        }
+        self.writer.finish().await;
+    }
+
+    /// Runs until the server stops (e.g. after ctrl-c), then flushes.
+    pub async fn wait(mut self) {
+        if let Err(e) = (&mut self.server).await {
+            tracing::error!(error = %e, "server task failed");
+        }
+        self.writer.finish().await;
+    }
+}
+
+/// Starts the gateway from `config`, reading provider keys through `env`.
+/// `stop` ends it gracefully when it resolves (e.g. on ctrl-c).
+pub async fn start(
+    config: Config,
+    env: &dyn Fn(&str) -> Option<String>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<RunningGateway, StartError> {
+    let store = match &config.database_url {
+        Some(url) => Store::connect(url).await?,
+        None => Store::open_data_dir(&config.data_dir).await?,
+    };
+    let bootstrap = store.bootstrap().await?;
+
+    let s = &config.upstream;
+    let client = build_client(
+        Duration::from_millis(s.connect_timeout_ms),
+        Duration::from_millis(s.pool_idle_timeout_ms),
+    )?;
+    let mut upstreams = HashMap::new();
+    for p in config::resolve_providers(&config, env)? {
+        if let Some(up) = p.upstream {
+            upstreams.insert(
+                up.slug.clone(),
+                Arc::new(Upstream::new(up, client.clone(), s.timeouts())?),
+            );
+        }
+    }
+    let mut specs = if config.builtin_catalog {
+        parse_catalog(BUILTIN_CATALOG)?
+    } else {
+        Vec::new()
+    };
+    specs.extend(config.models.iter().cloned());
+    let catalog = Catalog::build(specs, |p| upstreams.contains_key(p))?;
+    let models = catalog.models().len();
+
+    let (sink, writer) = GenerationWriter::spawn(store.clone());
+    let state = Arc::new(AppState {
+        catalog: Arc::new(catalog),
+        upstreams,
+        store: store.clone(),
+        sink,
+        auth: Auth::new(store.clone()),
+        max_body_bytes: config.max_body_bytes,
+        keepalive: Duration::from_millis(s.stream_keepalive_ms.max(1)),
+        default_model: config.default_model.clone(),
+    });
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    // Nagle's algorithm meeting delayed ACKs costs ~40 ms per small write.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = router(state);
+    let server = tokio::spawn(async move {
+        let signal = async move {
+            tokio::select! {
+                _ = rx => {}
+                _ = stop => {}
+            }
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(signal)
+            .await
+        {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    });
+    Ok(RunningGateway {
+        addr,
+        store,
+        bootstrap,
+        models,
+        shutdown: Some(tx),
+        server,
+        writer,
+    })
+}
+
+/// The HTTP routes. `/v1/...` aliases serve clients configured with a bare
+/// host as base URL.
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route("/chat/completions", post(chat::chat_completions))
+        .route("/models", get(routes::models))
+        .route("/key", get(routes::key))
+        .route("/auth/key", get(routes::key))
+        .route("/credits", get(routes::credits))
+        .route("/generation", get(routes::generation))
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new()
+        .nest("/api/v1", api.clone())
+        .nest("/v1", api)
+        .route("/health", get(|| async { "ok" }))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> axum::response::Response {
+    GatewayError::NotFound(format!("No route for {method} {}", uri.path())).into_response()
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> axum::response::Response {
+    let body = switchyard_api::ErrorBody {
+        error: switchyard_api::ErrorDetail {
+            code: 405,
+            message: format!("Method {method} is not allowed on {}", uri.path()),
+            metadata: None,
+        },
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+}

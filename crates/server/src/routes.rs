@@ -1,0 +1,159 @@
+//! Read-only API routes: models, the current key, credits, generations.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchyard_api::models::ModelObject;
+
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+/// `GET /api/v1/models`: every routable model. Public, as on OpenRouter.
+pub async fn models(State(state): State<Arc<AppState>>) -> Response {
+    let data: Vec<&ModelObject> = state.catalog.models().iter().map(|m| &m.object).collect();
+    Json(json!({ "data": data })).into_response()
+}
+
+/// `GET /api/v1/key`: the calling key.
+pub async fn key(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, GatewayError> {
+    let caller = state.auth.authenticate(&headers).await?;
+    let k = &caller.key;
+    let credits = state.store.credits(&k.account_id).await?;
+    let usd = |n: switchyard_api::NanoUsd| n.as_usd_f64();
+    Ok(Json(json!({ "data": {
+        "label": k.label,
+        "name": k.name,
+        "limit": k.limit.map(usd),
+        "limit_reset": Value::Null,
+        "limit_remaining": k.limit.map(|l| usd(switchyard_api::NanoUsd(l.0 - k.usage.0))),
+        "include_byok_in_limit": false,
+        "usage": usd(k.usage),
+        "usage_daily": Value::Null,
+        "usage_weekly": Value::Null,
+        "usage_monthly": Value::Null,
+        "byok_usage": 0.0,
+        "is_free_tier": credits.total_credits.0 == 0,
+        "is_management_key": k.is_management,
+        "is_provisioning_key": k.is_management,
+        "expires_at": Value::Null,
+        "rate_limit": { "requests": -1, "interval": "10s", "note": "Switchyard sets no request-rate limit on this key" },
+    }}))
+    .into_response())
+}
+
+/// `GET /api/v1/credits`: the account's totals.
+pub async fn credits(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, GatewayError> {
+    let caller = state.auth.authenticate(&headers).await?;
+    let c = state.store.credits(&caller.key.account_id).await?;
+    Ok(Json(json!({ "data": {
+        "total_credits": c.total_credits.as_usd_f64(),
+        "total_usage": c.total_usage.as_usd_f64(),
+    }}))
+    .into_response())
+}
+
+/// `?id=` of `/generation`.
+#[derive(Deserialize)]
+pub struct GenerationQuery {
+    id: Option<String>,
+}
+
+/// `GET /api/v1/generation?id=`: one generation, only to its own account.
+pub async fn generation(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<GenerationQuery>,
+) -> Result<Response, GatewayError> {
+    let caller = state.auth.authenticate(&headers).await?;
+    let id =
+        q.id.filter(|i| !i.is_empty())
+            .ok_or_else(|| GatewayError::BadRequest("`id` is required".into()))?;
+    let not_found = || GatewayError::NotFound(format!("Generation {id} not found"));
+    let g = state.store.generation(&id).await?.ok_or_else(not_found)?;
+    // Another account's generation is indistinguishable from a missing one.
+    if g.account_id != caller.key.account_id {
+        return Err(not_found());
+    }
+    let created = chrono_like_iso(g.created_at);
+    Ok(Json(json!({ "data": {
+        "id": g.id,
+        "upstream_id": g.upstream_id,
+        "created_at": created,
+        "model": g.model,
+        "provider_name": g.provider_name,
+        "upstream_model": g.upstream_model,
+        "api_type": "completions",
+        "streamed": g.streamed,
+        "cancelled": g.cancelled,
+        "finish_reason": g.finish_reason,
+        "native_finish_reason": g.native_finish_reason,
+        "tokens_prompt": g.tokens_prompt,
+        "tokens_completion": g.tokens_completion,
+        "native_tokens_prompt": g.tokens_prompt,
+        "native_tokens_completion": g.tokens_completion,
+        "native_tokens_reasoning": g.tokens_reasoning,
+        "native_tokens_cached": g.tokens_cached,
+        "native_tokens_cache_write": g.tokens_cache_write,
+        "usage_estimated": g.usage_estimated,
+        "total_cost": g.cost.as_usd_f64(),
+        "usage": g.cost.as_usd_f64(),
+        "upstream_inference_cost": Value::Null,
+        "cache_discount": Value::Null,
+        "is_byok": false,
+        "latency": g.latency_ms,
+        "time_to_first_token": g.ttft_ms,
+        "generation_time": g.generation_time_ms,
+        "status": g.status,
+        "error": g.error,
+        "provider_responses": g.attempts,
+    }}))
+    .into_response())
+}
+
+/// RFC 3339 UTC timestamp from Unix milliseconds, without a date crate.
+pub fn chrono_like_iso(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn iso_dates() {
+        assert_eq!(super::chrono_like_iso(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            super::chrono_like_iso(1_764_000_000_123),
+            "2025-11-24T16:00:00.123Z"
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! Shared, read-mostly state built once at startup.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchyard_providers::Upstream;
+use switchyard_router::Catalog;
+use switchyard_store::{GenerationSink, Store};
+
+use crate::auth::Auth;
+
+/// Everything a request handler needs.
+pub struct AppState {
+    /// Routable models.
+    pub catalog: Arc<Catalog>,
+    /// Enabled upstreams by provider slug.
+    pub upstreams: HashMap<String, Arc<Upstream>>,
+    /// The database.
+    pub store: Store,
+    /// Where finished generations go.
+    pub sink: GenerationSink,
+    /// Key and balance cache.
+    pub auth: Auth,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Keep-alive interval while a stream waits.
+    pub keepalive: Duration,
+    /// Model used when a request names none.
+    pub default_model: Option<String>,
+}

@@ -1,0 +1,179 @@
+//! Generation records: one row per request, with its tokens, cost and timings.
+
+use serde::Serialize;
+use sqlx::Row;
+use switchyard_api::NanoUsd;
+
+use crate::{Store, StoreError};
+
+/// Everything recorded about one request.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct GenerationRecord {
+    /// `gen-<unix-ms>-<random>`.
+    pub id: String,
+    /// Owning account.
+    pub account_id: String,
+    /// Hash of the key that made the request.
+    pub key_hash: String,
+    /// Catalog slug that served (or was asked for).
+    pub model: String,
+    /// Display name of the serving provider.
+    pub provider_name: Option<String>,
+    /// Slug of the serving provider.
+    pub provider_slug: Option<String>,
+    /// The provider's model id.
+    pub upstream_model: Option<String>,
+    /// The provider's response id.
+    pub upstream_id: Option<String>,
+    /// Prompt tokens.
+    pub tokens_prompt: i64,
+    /// Completion tokens.
+    pub tokens_completion: i64,
+    /// Reasoning tokens (within completion).
+    pub tokens_reasoning: i64,
+    /// Cached prompt tokens.
+    pub tokens_cached: i64,
+    /// Prompt tokens written to cache.
+    pub tokens_cache_write: i64,
+    /// True when the provider reported no usage and the gateway counted.
+    pub usage_estimated: bool,
+    /// Charged.
+    #[serde(skip)]
+    pub cost: NanoUsd,
+    /// Request start to last byte, ms.
+    pub latency_ms: i64,
+    /// Request start to first content, ms (streams).
+    pub ttft_ms: Option<i64>,
+    /// First content to last byte, ms.
+    pub generation_time_ms: i64,
+    /// Normalised finish reason.
+    pub finish_reason: Option<String>,
+    /// The provider's finish reason.
+    pub native_finish_reason: Option<String>,
+    /// Streamed over SSE.
+    pub streamed: bool,
+    /// The client went away before the end.
+    pub cancelled: bool,
+    /// HTTP status returned to the client (200 for streams once started).
+    pub status: u16,
+    /// Error message, if the request failed.
+    pub error: Option<String>,
+    /// Every attempt made: provider, status, timings, reason.
+    pub attempts: serde_json::Value,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, account_id, key_hash, model, provider_name, provider_slug, upstream_model, upstream_id, \
+    tokens_prompt, tokens_completion, tokens_reasoning, tokens_cached, tokens_cache_write, usage_estimated, cost_nano, \
+    latency_ms, ttft_ms, generation_time_ms, finish_reason, native_finish_reason, streamed, cancelled, status, error, \
+    attempts, created_at";
+
+impl Store {
+    /// Writes a batch of generations with their ledger debits and key usage,
+    /// in one transaction.
+    pub async fn insert_generations(&self, batch: &[GenerationRecord]) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let insert = format!(
+            "INSERT INTO generations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
+        );
+        for g in batch {
+            sqlx::query(&insert)
+                .bind(&g.id)
+                .bind(&g.account_id)
+                .bind(&g.key_hash)
+                .bind(&g.model)
+                .bind(&g.provider_name)
+                .bind(&g.provider_slug)
+                .bind(&g.upstream_model)
+                .bind(&g.upstream_id)
+                .bind(g.tokens_prompt)
+                .bind(g.tokens_completion)
+                .bind(g.tokens_reasoning)
+                .bind(g.tokens_cached)
+                .bind(g.tokens_cache_write)
+                .bind(i64::from(g.usage_estimated))
+                .bind(g.cost.0)
+                .bind(g.latency_ms)
+                .bind(g.ttft_ms)
+                .bind(g.generation_time_ms)
+                .bind(&g.finish_reason)
+                .bind(&g.native_finish_reason)
+                .bind(i64::from(g.streamed))
+                .bind(i64::from(g.cancelled))
+                .bind(i64::from(g.status))
+                .bind(&g.error)
+                .bind(g.attempts.to_string())
+                .bind(g.created_at)
+                .execute(&mut *tx)
+                .await?;
+            if g.cost.0 != 0 {
+                sqlx::query(
+                    "INSERT INTO credit_ledger (account_id, kind, amount_nano, generation_id, note, created_at) VALUES ($1, 'usage', $2, $3, NULL, $4)",
+                )
+                .bind(&g.account_id)
+                .bind(-g.cost.0)
+                .bind(&g.id)
+                .bind(g.created_at)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE api_keys SET usage_nano = usage_nano + $1 WHERE hash = $2")
+                    .bind(g.cost.0)
+                    .bind(&g.key_hash)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One generation by id.
+    pub async fn generation(&self, id: &str) -> Result<Option<GenerationRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM generations WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        let attempts: String = r.try_get("attempts")?;
+        Ok(Some(GenerationRecord {
+            id: r.try_get("id")?,
+            account_id: r.try_get("account_id")?,
+            key_hash: r.try_get("key_hash")?,
+            model: r.try_get("model")?,
+            provider_name: r.try_get("provider_name")?,
+            provider_slug: r.try_get("provider_slug")?,
+            upstream_model: r.try_get("upstream_model")?,
+            upstream_id: r.try_get("upstream_id")?,
+            tokens_prompt: r.try_get("tokens_prompt")?,
+            tokens_completion: r.try_get("tokens_completion")?,
+            tokens_reasoning: r.try_get("tokens_reasoning")?,
+            tokens_cached: r.try_get("tokens_cached")?,
+            tokens_cache_write: r.try_get("tokens_cache_write")?,
+            usage_estimated: r.try_get::<i64, _>("usage_estimated")? != 0,
+            cost: NanoUsd(r.try_get("cost_nano")?),
+            latency_ms: r.try_get("latency_ms")?,
+            ttft_ms: r.try_get("ttft_ms")?,
+            generation_time_ms: r.try_get("generation_time_ms")?,
+            finish_reason: r.try_get("finish_reason")?,
+            native_finish_reason: r.try_get("native_finish_reason")?,
+            streamed: r.try_get::<i64, _>("streamed")? != 0,
+            cancelled: r.try_get::<i64, _>("cancelled")? != 0,
+            status: u16::try_from(r.try_get::<i64, _>("status")?).unwrap_or(0),
+            error: r.try_get("error")?,
+            attempts: serde_json::from_str(&attempts)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            created_at: r.try_get("created_at")?,
+        }))
+    }
+
+    /// Sum of every generation's cost for an account (for reconciliation).
+    pub async fn generations_cost(&self, account_id: &str) -> Result<NanoUsd, StoreError> {
+        let row = sqlx::query("SELECT CAST(COALESCE(SUM(cost_nano), 0) AS BIGINT) AS total FROM generations WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(NanoUsd(row.try_get("total")?))
+    }
+}
