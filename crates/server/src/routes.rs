@@ -25,7 +25,9 @@ pub async fn key(
     headers: HeaderMap,
 ) -> Result<Response, GatewayError> {
     let caller = state.auth.authenticate(&headers).await?;
-    let k = &caller.key;
+    // Usage changes with every request: read it fresh, not from the auth cache.
+    let fresh = state.store.key_by_hash(&caller.key.hash).await?;
+    let k = fresh.as_ref().unwrap_or(&caller.key);
     let credits = state.store.credits(&k.account_id).await?;
     let usd = |n: switchyard_api::NanoUsd| n.as_usd_f64();
     Ok(Json(json!({ "data": {

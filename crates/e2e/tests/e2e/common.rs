@@ -1,0 +1,145 @@
+//! The test harness: a simulator, a gateway in front of it, and a key.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use switchyard_server::{Config, RunningGateway};
+use switchyard_sim::SimServer;
+
+/// Models the harness configures: slug, simulator scenario, prompt and
+/// completion price (USD per token).
+pub const MODELS: &[(&str, &str, &str, &str)] = &[
+    ("sim/text", "tokens=5,prompt_tokens=10", "0.000001", "0.000002"),
+    ("sim/long", "tokens=200,token_ms=20", "0.000001", "0.000002"),
+    ("sim/tool", "tool", "0.000001", "0.000002"),
+    ("sim/tools2", "tools=2", "0.000001", "0.000002"),
+    ("sim/json", "json", "0.000001", "0.000002"),
+    ("sim/reasoning", "reasoning,cached=4,prompt_tokens=10", "0.000001", "0.000002"),
+    ("sim/free", "tokens=3", "0", "0"),
+    ("sim/e400", "status=400", "0.000001", "0.000002"),
+    ("sim/e401", "status=401", "0.000001", "0.000002"),
+    ("sim/e429", "status=429,retry_after=7", "0.000001", "0.000002"),
+    ("sim/e500", "status=500", "0.000001", "0.000002"),
+    ("sim/e503", "status=503", "0.000001", "0.000002"),
+    ("sim/hang", "hang", "0.000001", "0.000002"),
+    ("sim/slow-first", "first_byte_ms=600,tokens=2", "0.000001", "0.000002"),
+    ("sim/error-event", "error_event", "0.000001", "0.000002"),
+    ("sim/error-after", "tokens=10,error_after=3", "0.000001", "0.000002"),
+    ("sim/drop-after", "tokens=10,drop_after=3", "0.000001", "0.000002"),
+    ("sim/drop-before", "tokens=10,drop_after=0", "0.000001", "0.000002"),
+];
+
+/// A running simulator and gateway.
+pub struct Env {
+    pub sim: SimServer,
+    pub gw: RunningGateway,
+    pub key: String,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+fn config_text(sim_url: &str, data_dir: &str, extra: &str) -> String {
+    let mut t = format!(
+        "listen = \"127.0.0.1:0\"\ndata_dir = \"{data_dir}\"\nbuiltin_catalog = false\nmax_body_bytes = 65536\n\
+         [upstream]\nfirst_byte_timeout_ms = 1500\nidle_timeout_ms = 1500\nstream_keepalive_ms = 300\n\
+         [[providers]]\nid = \"sim\"\nname = \"Simulator\"\nbase_url = \"{sim_url}\"\napi_key = \"sk-upstream-secret\"\n\
+         [[providers]]\nid = \"sim-b\"\nname = \"Simulator B\"\nbase_url = \"{sim_url}\"\n{extra}\n"
+    );
+    for (slug, scenario, prompt, completion) in MODELS {
+        t.push_str(&format!(
+            "[[models]]\nid = \"{slug}\"\ncontext_length = 8192\n[[models.endpoints]]\nprovider = \"sim\"\nmodel = \"{scenario}\"\nprompt = \"{prompt}\"\ncompletion = \"{completion}\"\n"
+        ));
+    }
+    // A model whose cheaper endpoint fails: the gateway must fall back.
+    t.push_str(
+        "[[models]]\nid = \"sim/fallback\"\n[[models.endpoints]]\nprovider = \"sim\"\nmodel = \"status=500\"\nprompt = \"0.0000001\"\ncompletion = \"0\"\n\
+         [[models.endpoints]]\nprovider = \"sim-b\"\nmodel = \"tokens=4\"\nprompt = \"0.000001\"\ncompletion = \"0.000002\"\n",
+    );
+    t
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        Env::start_with("").await
+    }
+
+    /// Starts with extra top-level TOML appended to the provider section.
+    pub async fn start_with(extra: &str) -> Env {
+        let sim = SimServer::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let text = config_text(&sim.base_url(), &dir.path().join("data").display().to_string(), extra);
+        let cfg = Config::from_toml(&text).unwrap();
+        let gw = switchyard_server::start(cfg, &|_| None, std::future::pending()).await.unwrap();
+        let account = gw.store().default_account().await.unwrap().unwrap();
+        let key = gw.store().create_key(&account.id, "test", false, None).await.unwrap().plaintext;
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+        Env { sim, gw, key, http, _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.gw.base_url())
+    }
+
+    /// POSTs a chat request with the harness key.
+    pub async fn chat(&self, body: Value) -> reqwest::Response {
+        self.chat_as(&self.key, body).await
+    }
+
+    pub async fn chat_as(&self, key: &str, body: Value) -> reqwest::Response {
+        self.http.post(self.url("/chat/completions")).bearer_auth(key).json(&body).send().await.unwrap()
+    }
+
+    pub async fn get_as(&self, key: &str, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).bearer_auth(key).send().await.unwrap()
+    }
+
+    /// Polls `/generation` until the background writer has stored it.
+    pub async fn generation(&self, key: &str, id: &str) -> reqwest::Response {
+        for _ in 0..100 {
+            let r = self.get_as(key, &format!("/generation?id={id}")).await;
+            if r.status() != 404 {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.get_as(key, &format!("/generation?id={id}")).await
+    }
+
+    /// The generation record as JSON, waiting for it to be written.
+    pub async fn generation_json(&self, id: &str) -> Value {
+        let r = self.generation(&self.key, id).await;
+        assert_eq!(r.status(), 200, "generation {id}");
+        r.json::<Value>().await.unwrap()["data"].clone()
+    }
+}
+
+/// A one-message chat body.
+pub fn body(model: &str) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": "Hello, simulator."}]})
+}
+
+/// A one-message streaming chat body.
+pub fn stream_body(model: &str) -> Value {
+    json!({"model": model, "stream": true, "messages": [{"role": "user", "content": "Hello, simulator."}]})
+}
+
+/// Splits an SSE body into its `data:` payloads and counts comment lines.
+pub fn sse_events(text: &str) -> (Vec<String>, usize) {
+    let mut data = Vec::new();
+    let mut comments = 0;
+    for block in text.split("\n\n") {
+        for line in block.lines() {
+            if let Some(d) = line.strip_prefix("data: ") {
+                data.push(d.to_owned());
+            } else if line.starts_with(':') {
+                comments += 1;
+            }
+        }
+    }
+    (data, comments)
+}
+
+/// Parsed JSON chunks of an SSE body (everything but `[DONE]`).
+pub fn chunks(events: &[String]) -> Vec<Value> {
+    events.iter().filter(|e| *e != "[DONE]").map(|e| serde_json::from_str(e).unwrap()).collect()
+}

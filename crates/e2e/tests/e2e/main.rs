@@ -1,0 +1,12 @@
+//! End-to-end tests: the real gateway and the simulator on ephemeral
+//! loopback ports, asserting what the client received and what the
+//! upstream received.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod accounts;
+mod chat;
+mod common;
+mod errors;
+mod openai_client;
+mod streaming;
