@@ -361,12 +361,8 @@ mod tests {
             {"type":"text","text":"a","cache_control":{"type":"ephemeral"}},
             {"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]}"#;
         let req: ChatRequest = serde_json::from_str(body).unwrap();
-        let Some(Content::Parts(parts)) = &req.messages[0].content else {
-            panic!()
-        };
-        assert!(
-            matches!(&parts[0], ContentPart::Text { extra, .. } if extra.contains_key("cache_control"))
-        );
+        let Some(Content::Parts(parts)) = &req.messages[0].content else { panic!() };
+        assert!(matches!(&parts[0], ContentPart::Text { extra, .. } if extra.contains_key("cache_control")));
         assert!(matches!(&parts[1], ContentPart::ImageUrl { .. }));
     }
 }

@@ -77,9 +77,7 @@ impl ErrorType {
     /// The HTTP status OpenRouter uses for this type.
     pub fn status(self) -> u16 {
         match self {
-            ErrorType::InvalidRequest
-            | ErrorType::ContextLengthExceeded
-            | ErrorType::ContentPolicyViolation => 400,
+            ErrorType::InvalidRequest | ErrorType::ContextLengthExceeded | ErrorType::ContentPolicyViolation => 400,
             ErrorType::Authentication => 401,
             ErrorType::PaymentRequired => 402,
             ErrorType::PermissionDenied => 403,

@@ -19,11 +19,9 @@ impl FinishReason {
     /// Maps any provider's native reason onto the normalised set.
     pub fn normalize(native: &str) -> FinishReason {
         match native {
-            "length"
-            | "max_tokens"
-            | "MAX_TOKENS"
-            | "model_context_window_exceeded"
-            | "max_output_tokens" => FinishReason::Length,
+            "length" | "max_tokens" | "MAX_TOKENS" | "model_context_window_exceeded" | "max_output_tokens" => {
+                FinishReason::Length
+            }
             "tool_calls" | "tool_use" | "function_call" | "TOOL_CALL" => FinishReason::ToolCalls,
             "content_filter"
             | "SAFETY"
@@ -60,10 +58,7 @@ mod tests {
         assert_eq!(FinishReason::normalize("end_turn"), FinishReason::Stop);
         assert_eq!(FinishReason::normalize("tool_use"), FinishReason::ToolCalls);
         assert_eq!(FinishReason::normalize("MAX_TOKENS"), FinishReason::Length);
-        assert_eq!(
-            FinishReason::normalize("SAFETY"),
-            FinishReason::ContentFilter
-        );
+        assert_eq!(FinishReason::normalize("SAFETY"), FinishReason::ContentFilter);
         assert_eq!(FinishReason::normalize("length").as_str(), "length");
     }
 }

@@ -28,9 +28,7 @@ impl NanoUsd {
     /// Whole dollars (and cents) from a decimal string such as `"12.50"`.
     pub fn parse_usd(s: &str) -> Result<NanoUsd, PriceParseError> {
         let v = parse_scaled(s, NANO_DECIMALS)?;
-        i64::try_from(v)
-            .map(NanoUsd)
-            .map_err(|_| PriceParseError::OutOfRange(s.to_owned()))
+        i64::try_from(v).map(NanoUsd).map_err(|_| PriceParseError::OutOfRange(s.to_owned()))
     }
 
     /// The amount in USD as a float, for rendering JSON only.
@@ -78,9 +76,7 @@ impl FromStr for UnitPrice {
     type Err = PriceParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let v = parse_scaled(s, PRICE_DECIMALS)?;
-        i64::try_from(v)
-            .map(UnitPrice)
-            .map_err(|_| PriceParseError::OutOfRange(s.to_owned()))
+        i64::try_from(v).map(UnitPrice).map_err(|_| PriceParseError::OutOfRange(s.to_owned()))
     }
 }
 
@@ -117,11 +113,7 @@ impl Femto {
     /// Rounds half away from zero to the nano-dollar, once, at settlement.
     pub fn round_to_nano(self) -> NanoUsd {
         let half = FEMTO_PER_NANO / 2;
-        let q = if self.0 >= 0 {
-            (self.0 + half) / FEMTO_PER_NANO
-        } else {
-            (self.0 - half) / FEMTO_PER_NANO
-        };
+        let q = if self.0 >= 0 { (self.0 + half) / FEMTO_PER_NANO } else { (self.0 - half) / FEMTO_PER_NANO };
         NanoUsd(i64::try_from(q).unwrap_or(if q > 0 { i64::MAX } else { i64::MIN }))
     }
 }
@@ -170,11 +162,7 @@ fn parse_scaled(s: &str, decimals: u32) -> Result<i128, PriceParseError> {
     if int_part.is_empty() && frac_part.is_empty() {
         return Err(invalid());
     }
-    if !int_part
-        .bytes()
-        .chain(frac_part.bytes())
-        .all(|b| b.is_ascii_digit())
-    {
+    if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
         return Err(invalid());
     }
     let digits: String = int_part.chars().chain(frac_part.chars()).collect();
@@ -185,10 +173,7 @@ fn parse_scaled(s: &str, decimals: u32) -> Result<i128, PriceParseError> {
     let too_big = || PriceParseError::OutOfRange(s.to_owned());
     if shift >= 0 {
         for b in digits.bytes() {
-            value = value
-                .checked_mul(10)
-                .and_then(|v| v.checked_add(i128::from(b - b'0')))
-                .ok_or_else(too_big)?;
+            value = value.checked_mul(10).and_then(|v| v.checked_add(i128::from(b - b'0'))).ok_or_else(too_big)?;
         }
         for _ in 0..shift {
             if value == 0 {
@@ -203,10 +188,7 @@ fn parse_scaled(s: &str, decimals: u32) -> Result<i128, PriceParseError> {
             return Err(PriceParseError::TooPrecise(s.to_owned()));
         }
         for b in digits[..keep].bytes() {
-            value = value
-                .checked_mul(10)
-                .and_then(|v| v.checked_add(i128::from(b - b'0')))
-                .ok_or_else(too_big)?;
+            value = value.checked_mul(10).and_then(|v| v.checked_add(i128::from(b - b'0'))).ok_or_else(too_big)?;
         }
     }
     Ok(if neg { -value } else { value })
@@ -232,37 +214,16 @@ mod tests {
 
     #[test]
     fn parses_prices_exactly() {
-        assert_eq!(
-            "0.0000025".parse::<UnitPrice>().unwrap(),
-            UnitPrice(2_500_000_000)
-        );
-        assert_eq!(
-            "0.0000000375".parse::<UnitPrice>().unwrap(),
-            UnitPrice(37_500_000)
-        );
+        assert_eq!("0.0000025".parse::<UnitPrice>().unwrap(), UnitPrice(2_500_000_000));
+        assert_eq!("0.0000000375".parse::<UnitPrice>().unwrap(), UnitPrice(37_500_000));
         assert_eq!("0".parse::<UnitPrice>().unwrap(), UnitPrice::ZERO);
-        assert_eq!(
-            "-1".parse::<UnitPrice>().unwrap(),
-            UnitPrice(-1_000_000_000_000_000)
-        );
-        assert_eq!(
-            "2.5e-6".parse::<UnitPrice>().unwrap(),
-            UnitPrice(2_500_000_000)
-        );
+        assert_eq!("-1".parse::<UnitPrice>().unwrap(), UnitPrice(-1_000_000_000_000_000));
+        assert_eq!("2.5e-6".parse::<UnitPrice>().unwrap(), UnitPrice(2_500_000_000));
         assert_eq!("3".parse::<UnitPrice>().unwrap().to_string(), "3");
         assert_eq!(UnitPrice(37_500_000).to_string(), "0.0000000375");
-        assert!(matches!(
-            "abc".parse::<UnitPrice>(),
-            Err(PriceParseError::Invalid(_))
-        ));
-        assert!(matches!(
-            "0.0000000000000001".parse::<UnitPrice>(),
-            Err(PriceParseError::TooPrecise(_))
-        ));
-        assert!(matches!(
-            "1e40".parse::<UnitPrice>(),
-            Err(PriceParseError::OutOfRange(_))
-        ));
+        assert!(matches!("abc".parse::<UnitPrice>(), Err(PriceParseError::Invalid(_))));
+        assert!(matches!("0.0000000000000001".parse::<UnitPrice>(), Err(PriceParseError::TooPrecise(_))));
+        assert!(matches!("1e40".parse::<UnitPrice>(), Err(PriceParseError::OutOfRange(_))));
     }
 
     #[test]

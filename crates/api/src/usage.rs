@@ -39,26 +39,17 @@ pub struct Usage {
 impl Usage {
     /// Prompt tokens served from the provider's cache.
     pub fn cached_tokens(&self) -> u64 {
-        self.prompt_tokens_details
-            .as_ref()
-            .and_then(|d| d.cached_tokens)
-            .unwrap_or(0)
+        self.prompt_tokens_details.as_ref().and_then(|d| d.cached_tokens).unwrap_or(0)
     }
 
     /// Prompt tokens written to the provider's cache.
     pub fn cache_write_tokens(&self) -> u64 {
-        self.prompt_tokens_details
-            .as_ref()
-            .and_then(|d| d.cache_write_tokens)
-            .unwrap_or(0)
+        self.prompt_tokens_details.as_ref().and_then(|d| d.cache_write_tokens).unwrap_or(0)
     }
 
     /// Reasoning tokens among the completion tokens.
     pub fn reasoning_tokens(&self) -> u64 {
-        self.completion_tokens_details
-            .as_ref()
-            .and_then(|d| d.reasoning_tokens)
-            .unwrap_or(0)
+        self.completion_tokens_details.as_ref().and_then(|d| d.reasoning_tokens).unwrap_or(0)
     }
 }
 

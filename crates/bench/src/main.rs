@@ -1,1 +1,137 @@
-fn main() {}
+//! `switchyard-bench`: the gateway against going straight to the simulator,
+//! same machine, same load, one run. Starts `switchyard sim` and
+//! `switchyard serve` on free loopback ports, drives both with a closed-loop
+//! load generator, and prints a Markdown table.
+
+mod load;
+mod phase;
+mod procs;
+mod report;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+
+use crate::load::Target;
+use crate::phase::{PhaseStats, Scenario};
+use crate::procs::Stack;
+use crate::report::{Pair, Results};
+
+/// Warm-up before each measured phase (not measured).
+const WARMUP: Duration = Duration::from_secs(1);
+
+/// Benchmark the Switchyard gateway against the provider simulator it fronts.
+#[derive(Parser)]
+#[command(name = "switchyard-bench")]
+struct Args {
+    /// The `switchyard` binary (default: next to this executable).
+    #[arg(long)]
+    switchyard: Option<PathBuf>,
+    /// Measured seconds per phase (each also gets a 1 s warm-up); 1..=600.
+    #[arg(long, default_value_t = 5)]
+    duration_secs: u64,
+    /// Also write the Markdown report to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Tokio worker threads of the load generator (same for both targets).
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if !(1..=600).contains(&args.duration_secs) {
+        bail!("--duration-secs must be between 1 and 600");
+    }
+    if args.threads == 0 {
+        bail!("--threads must be at least 1");
+    }
+    let bin = match &args.switchyard {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()?.with_file_name("switchyard"),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(args.threads).enable_all().build()?;
+    let markdown = rt.block_on(async {
+        tokio::select! {
+            r = bench(&bin, &args) => r,
+            _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+        }
+    })?;
+    print!("{markdown}");
+    if let Some(out) = &args.out {
+        std::fs::write(out, &markdown).with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}
+
+/// Starts the children, runs every phase against both targets, and renders
+/// the report. The children are stopped when `stack` drops, on every path.
+async fn bench(bin: &std::path::Path, args: &Args) -> Result<String> {
+    let mut stack = Stack::start(bin).await?;
+    eprintln!("sim on {} (pid {}), gateway on {} (pid {})", stack.sim_addr, stack.sim_pid, stack.gw_addr, stack.gw_pid);
+    let duration = Duration::from_secs(args.duration_secs);
+    let scenarios = [
+        Scenario { label: "1 conn", conns: 1, stream: false },
+        Scenario { label: "32 conn", conns: 32, stream: false },
+        Scenario { label: "128 conn", conns: 128, stream: false },
+        Scenario { label: "stream 1 conn", conns: 1, stream: true },
+        Scenario { label: "stream 32 conn", conns: 32, stream: true },
+    ];
+    let mut pairs = Vec::new();
+    for sc in scenarios {
+        let direct = phase(&mut stack, sc, false, duration).await?;
+        let gateway = phase(&mut stack, sc, true, duration).await?;
+        pairs.push(Pair { direct, gateway });
+    }
+    let sim_hwm = procs::status_kb(stack.sim_pid, "VmHWM")?;
+    let gw_hwm = procs::status_kb(stack.gw_pid, "VmHWM")?;
+    let mut pairs = pairs.into_iter();
+    let mut next = || pairs.next().context("missing phase");
+    let results = Results {
+        c1: next()?,
+        c32: next()?,
+        c128: next()?,
+        s1: next()?,
+        s32: next()?,
+        sim_hwm,
+        gw_hwm,
+        ticks_per_sec: procs::ticks_per_sec(),
+        duration_secs: args.duration_secs,
+        warmup_secs: WARMUP.as_secs(),
+        threads: args.threads,
+    };
+    drop(stack);
+    Ok(report::markdown(&results))
+}
+
+/// Runs one scenario against one target, printing a progress line.
+async fn phase(stack: &mut Stack, sc: Scenario, via_gateway: bool, duration: Duration) -> Result<PhaseStats> {
+    let (target, pid, who) = if via_gateway {
+        let url = format!("http://{}/api/v1/chat/completions", stack.gw_addr);
+        let auth = Some(format!("Bearer {}", stack.key));
+        let target = Target::new(&url, auth, "bench/tokens-16", sc.stream)?;
+        (target, stack.gw_pid, "gateway")
+    } else {
+        let url = format!("http://{}/v1/chat/completions", stack.sim_addr);
+        let target = Target::new(&url, None, "tokens=16", sc.stream)?;
+        (target, stack.sim_pid, "direct")
+    };
+    let stats = phase::run(target, sc, pid, WARMUP, duration).await?;
+    stack.check_alive()?;
+    let l = &stats.load;
+    eprintln!(
+        "{who:>7} {:<15} {:>8.0} req/s  p50 {:>7} µs  p99 {:>7} µs  ok {} err {}",
+        sc.label,
+        l.rps(),
+        l.quantile_us(0.5),
+        l.quantile_us(0.99),
+        l.ok,
+        l.errors
+    );
+    if let Some(e) = &l.first_error {
+        eprintln!("        first error: {e}");
+    }
+    Ok(stats)
+}

@@ -53,15 +53,10 @@ impl Stack {
             key: String::new(),
         };
         let sim_listen = stack.sim_addr.to_string();
-        stack.sim_pid = stack.spawn(
-            "sim",
-            bin,
-            &["sim", "--listen", &sim_listen, "--no-record"],
-        )?;
+        stack.sim_pid = stack.spawn("sim", bin, &["sim", "--listen", &sim_listen, "--no-record"])?;
 
         let config = dir.join("switchyard.toml");
-        fs::write(&config, config_toml(stack.gw_addr, stack.sim_addr, &dir))
-            .context("writing the gateway config")?;
+        fs::write(&config, config_toml(stack.gw_addr, stack.sim_addr, &dir)).context("writing the gateway config")?;
         let config_arg = config.to_string_lossy().into_owned();
         stack.key = create_key(bin, &config_arg)?;
         stack.gw_pid = stack.spawn("gateway", bin, &["serve", "--config", &config_arg])?;
@@ -201,11 +196,7 @@ fn create_key(bin: &Path, config: &str) -> Result<String> {
         .output()
         .context("running `switchyard keys create`")?;
     if !out.status.success() {
-        bail!(
-            "`switchyard keys create` failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        bail!("`switchyard keys create` failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
     match stdout.lines().map(str::trim).rfind(|l| l.starts_with("sk-")) {
@@ -223,18 +214,15 @@ fn free_loopback_addr() -> Result<SocketAddr> {
 /// A fresh directory under the system temp dir.
 fn scratch_dir() -> Result<PathBuf> {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos();
-    let dir = std::env::temp_dir().join(format!(
-        "switchyard-bench-{}-{nanos}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("switchyard-bench-{}-{nanos}", std::process::id()));
     fs::create_dir_all(dir.join("data")).context("creating the scratch dir")?;
     Ok(dir)
 }
 
 /// A `kB` field (e.g. `VmHWM`, `VmRSS`) of `/proc/<pid>/status`, in bytes.
 pub fn status_kb(pid: u32, field: &str) -> Result<u64> {
-    let text = fs::read_to_string(format!("/proc/{pid}/status"))
-        .with_context(|| format!("reading /proc/{pid}/status"))?;
+    let text =
+        fs::read_to_string(format!("/proc/{pid}/status")).with_context(|| format!("reading /proc/{pid}/status"))?;
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix(field).and_then(|r| r.strip_prefix(':')) {
             let kb: u64 = rest
@@ -252,13 +240,9 @@ pub fn status_kb(pid: u32, field: &str) -> Result<u64> {
 /// User plus system CPU time of `pid` so far, in clock ticks
 /// (fields 14 and 15 of `/proc/<pid>/stat`).
 pub fn cpu_ticks(pid: u32) -> Result<u64> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat"))
-        .with_context(|| format!("reading /proc/{pid}/stat"))?;
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).with_context(|| format!("reading /proc/{pid}/stat"))?;
     // The command name (field 2) may hold spaces: count fields after its ')'.
-    let after = text
-        .rfind(')')
-        .map(|i| &text[i + 1..])
-        .context("malformed /proc/pid/stat")?;
+    let after = text.rfind(')').map(|i| &text[i + 1..]).context("malformed /proc/pid/stat")?;
     let fields: Vec<&str> = after.split_whitespace().collect();
     // `after` starts at field 3, so field N is at index N - 3.
     let get = |n: usize| -> Result<u64> {

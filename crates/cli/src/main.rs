@@ -167,10 +167,7 @@ async fn account_or_default(store: &Store, account: Option<String>) -> Result<St
         return Ok(a);
     }
     if let Some((acct, key)) = store.bootstrap().await? {
-        println!(
-            "Created the operator account {} and its admin key (shown once):\n  {}",
-            acct.id, key.plaintext
-        );
+        println!("Created the operator account {} and its admin key (shown once):\n  {}", acct.id, key.plaintext);
     }
     match store.default_account().await? {
         Some(a) => Ok(a.id),
@@ -197,11 +194,8 @@ async fn main() -> Result<()> {
         Command::Credits { common, action } => credits(common, action).await,
         Command::Config { common, action } => config(common, action),
         Command::Sim { listen, no_record } => {
-            let opts = if no_record {
-                switchyard_sim::SimOptions::benchmark()
-            } else {
-                switchyard_sim::SimOptions::new()
-            };
+            let opts =
+                if no_record { switchyard_sim::SimOptions::benchmark() } else { switchyard_sim::SimOptions::new() };
             switchyard_sim::run(listen, opts).await.context("simulator")
         }
     }
@@ -216,14 +210,13 @@ async fn serve(common: Common, listen: Option<SocketAddr>) -> Result<()> {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(t) => t,
-                    Err(_) => {
-                        let _ = ctrl_c.await;
-                        return;
-                    }
-                };
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
             tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
         }
         #[cfg(not(unix))]
@@ -231,22 +224,13 @@ async fn serve(common: Common, listen: Option<SocketAddr>) -> Result<()> {
     };
     let gw = switchyard_server::start(cfg, &process_env, stop).await?;
     if let Some((acct, key)) = gw.bootstrap() {
-        println!(
-            "First start: created account {} and its admin (management) key, shown once:",
-            acct.id
-        );
+        println!("First start: created account {} and its admin (management) key, shown once:", acct.id);
         println!("  {}", key.plaintext);
         println!("Create an inference key with: switchyard keys create --name my-app");
     }
-    println!(
-        "Switchyard listening on {} ({} routable models)",
-        gw.base_url(),
-        gw.model_count()
-    );
+    println!("Switchyard listening on {} ({} routable models)", gw.base_url(), gw.model_count());
     if gw.model_count() == 0 {
-        println!(
-            "No provider is enabled: set e.g. OPENAI_API_KEY, or see `switchyard config check`."
-        );
+        println!("No provider is enabled: set e.g. OPENAI_API_KEY, or see `switchyard config check`.");
     }
     gw.wait().await;
     Ok(())
@@ -256,36 +240,21 @@ async fn keys(common: Common, action: KeysAction) -> Result<()> {
     let cfg = load_config(&common)?;
     let store = open_store(&cfg).await?;
     match action {
-        KeysAction::Create {
-            name,
-            management,
-            limit,
-            account,
-        } => {
+        KeysAction::Create { name, management, limit, account } => {
             let account = account_or_default(&store, account).await?;
             let limit = limit.map(|l| NanoUsd::parse_usd(&l)).transpose()?;
             let key = store.create_key(&account, &name, management, limit).await?;
             println!("{}", key.plaintext);
-            eprintln!(
-                "Key `{name}` created (hash {}). It is shown only once.",
-                key.record.hash
-            );
+            eprintln!("Key `{name}` created (hash {}). It is shown only once.", key.record.hash);
         }
         KeysAction::List => {
-            println!(
-                "{:<64}  {:<20}  {:<10}  {:<8}  {:>12}  label",
-                "hash", "name", "kind", "state", "usage_usd"
-            );
+            println!("{:<64}  {:<20}  {:<10}  {:<8}  {:>12}  label", "hash", "name", "kind", "state", "usage_usd");
             for k in store.keys().await? {
                 println!(
                     "{:<64}  {:<20}  {:<10}  {:<8}  {:>12}  {}",
                     k.hash,
                     k.name,
-                    if k.is_management {
-                        "management"
-                    } else {
-                        "inference"
-                    },
+                    if k.is_management { "management" } else { "inference" },
                     if k.disabled { "disabled" } else { "active" },
                     k.usage.to_string(),
                     k.label
@@ -295,16 +264,8 @@ async fn keys(common: Common, action: KeysAction) -> Result<()> {
         KeysAction::Disable { which } | KeysAction::Enable { which } if which.is_empty() => {
             bail!("name a key")
         }
-        KeysAction::Disable { which } => report(
-            store.set_key_disabled(&which, true).await?,
-            &which,
-            "disabled",
-        )?,
-        KeysAction::Enable { which } => report(
-            store.set_key_disabled(&which, false).await?,
-            &which,
-            "enabled",
-        )?,
+        KeysAction::Disable { which } => report(store.set_key_disabled(&which, true).await?, &which, "disabled")?,
+        KeysAction::Enable { which } => report(store.set_key_disabled(&which, false).await?, &which, "enabled")?,
     }
     store.close().await;
     Ok(())
@@ -322,19 +283,12 @@ async fn credits(common: Common, action: CreditsAction) -> Result<()> {
     let cfg = load_config(&common)?;
     let store = open_store(&cfg).await?;
     match action {
-        CreditsAction::Grant {
-            amount,
-            account,
-            note,
-        } => {
+        CreditsAction::Grant { amount, account, note } => {
             let account = account_or_default(&store, account).await?;
             let amount = NanoUsd::parse_usd(&amount)?;
             store.grant_credits(&account, amount, &note).await?;
             let c = store.credits(&account).await?;
-            println!(
-                "Granted ${amount} to {account}; balance now ${}",
-                c.balance()
-            );
+            println!("Granted ${amount} to {account}; balance now ${}", c.balance());
         }
         CreditsAction::Show => {
             for a in store.accounts().await? {
@@ -381,18 +335,13 @@ fn config(common: Common, action: ConfigAction) -> Result<()> {
             }
             println!("providers:");
             let statuses = resolve_providers(&cfg, &process_env)?;
-            let enabled: Vec<&str> = statuses
-                .iter()
-                .filter(|s| s.upstream.is_some())
-                .map(|s| s.slug.as_str())
-                .collect();
+            let enabled: Vec<&str> =
+                statuses.iter().filter(|s| s.upstream.is_some()).map(|s| s.slug.as_str()).collect();
             for s in &statuses {
                 println!("  {:<12} {}", s.slug, s.reason);
             }
             let mut specs = if cfg.builtin_catalog {
-                switchyard_router::catalog::parse_catalog(
-                    switchyard_router::catalog::BUILTIN_CATALOG,
-                )?
+                switchyard_router::catalog::parse_catalog(switchyard_router::catalog::BUILTIN_CATALOG)?
             } else {
                 Vec::new()
             };

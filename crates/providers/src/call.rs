@@ -18,7 +18,7 @@ use crate::upstream::{Protocol, Upstream};
 #[derive(Debug)]
 pub enum StreamEvent {
     /// A chunk in canonical form.
-    Chunk(ChatChunk),
+    Chunk(Box<ChatChunk>),
     /// The upstream said the stream is complete.
     Done,
 }
@@ -89,9 +89,7 @@ impl ChunkStream {
 
     fn feed(&mut self, bytes: &[u8], eof: bool) -> Result<(), ProviderError> {
         let invalid = |e: crate::sse::SseError| ProviderError::InvalidResponse(e.to_string());
-        self.decoder
-            .push(bytes, &mut self.scratch)
-            .map_err(invalid)?;
+        self.decoder.push(bytes, &mut self.scratch).map_err(invalid)?;
         if eof {
             self.decoder.finish(&mut self.scratch).map_err(invalid)?;
         }
@@ -101,23 +99,14 @@ impl ChunkStream {
 }
 
 /// Sends the canonical request to `upstream` as `upstream_model`.
-pub async fn call(
-    upstream: &Upstream,
-    req: &ChatRequest,
-    upstream_model: &str,
-) -> Result<Answer, ProviderError> {
+pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) -> Result<Answer, ProviderError> {
     let body = match upstream.config.protocol {
         Protocol::Openai => openai::encode::encode(req, upstream_model, &upstream.config.quirks),
     }
     .map_err(|e| ProviderError::Unsupported(format!("request cannot be encoded: {e}")))?;
 
     let t = upstream.timeouts;
-    let send = upstream
-        .client
-        .post(&upstream.chat_url)
-        .headers(upstream.headers.clone())
-        .body(body)
-        .send();
+    let send = upstream.client.post(&upstream.chat_url).headers(upstream.headers.clone()).body(body).send();
     let resp = match tokio::time::timeout(t.first_byte, send).await {
         Err(_) => return Err(ProviderError::Timeout(t.first_byte)),
         Ok(Err(e)) => return Err(ProviderError::from_transport(&e, t.first_byte)),

@@ -56,9 +56,9 @@ impl ProviderError {
     /// The OpenRouter `error_type` for this failure.
     pub fn error_type(&self) -> ErrorType {
         match self {
-            ProviderError::Connect(_)
-            | ProviderError::Disconnected
-            | ProviderError::InvalidResponse(_) => ErrorType::ProviderUnavailable,
+            ProviderError::Connect(_) | ProviderError::Disconnected | ProviderError::InvalidResponse(_) => {
+                ErrorType::ProviderUnavailable
+            }
             ProviderError::Timeout(_) => ErrorType::Timeout,
             ProviderError::Upstream(f) => f.kind,
             ProviderError::Unsupported(_) => ErrorType::InvalidRequest,
@@ -72,9 +72,7 @@ impl ProviderError {
             ProviderError::Unsupported(_) => false,
             ProviderError::Upstream(f) => !matches!(
                 f.kind,
-                ErrorType::InvalidRequest
-                    | ErrorType::PayloadTooLarge
-                    | ErrorType::ContentPolicyViolation
+                ErrorType::InvalidRequest | ErrorType::PayloadTooLarge | ErrorType::ContentPolicyViolation
             ),
             _ => true,
         }

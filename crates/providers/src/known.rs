@@ -23,39 +23,15 @@ pub struct KnownProvider {
 impl KnownProvider {
     /// The quirks of this provider.
     pub fn quirks(&self) -> Quirks {
-        Quirks {
-            openai_sampling_only: self.openai_sampling_only,
-            ..Quirks::default()
-        }
+        Quirks { openai_sampling_only: self.openai_sampling_only, ..Quirks::default() }
     }
 }
 
 /// Every known provider.
 pub const KNOWN_PROVIDERS: &[KnownProvider] = &[
-    row(
-        "openai",
-        "OpenAI",
-        "https://api.openai.com/v1",
-        "OPENAI_API_KEY",
-        "OPENAI_BASE_URL",
-        true,
-    ),
-    row(
-        "groq",
-        "Groq",
-        "https://api.groq.com/openai/v1",
-        "GROQ_API_KEY",
-        "GROQ_BASE_URL",
-        false,
-    ),
-    row(
-        "together",
-        "Together",
-        "https://api.together.xyz/v1",
-        "TOGETHER_API_KEY",
-        "TOGETHER_BASE_URL",
-        false,
-    ),
+    row("openai", "OpenAI", "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL", true),
+    row("groq", "Groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY", "GROQ_BASE_URL", false),
+    row("together", "Together", "https://api.together.xyz/v1", "TOGETHER_API_KEY", "TOGETHER_BASE_URL", false),
     row(
         "fireworks",
         "Fireworks",
@@ -72,38 +48,10 @@ pub const KNOWN_PROVIDERS: &[KnownProvider] = &[
         "DEEPINFRA_BASE_URL",
         false,
     ),
-    row(
-        "xai",
-        "xAI",
-        "https://api.x.ai/v1",
-        "XAI_API_KEY",
-        "XAI_BASE_URL",
-        true,
-    ),
-    row(
-        "deepseek",
-        "DeepSeek",
-        "https://api.deepseek.com/v1",
-        "DEEPSEEK_API_KEY",
-        "DEEPSEEK_BASE_URL",
-        true,
-    ),
-    row(
-        "mistral",
-        "Mistral",
-        "https://api.mistral.ai/v1",
-        "MISTRAL_API_KEY",
-        "MISTRAL_BASE_URL",
-        true,
-    ),
-    row(
-        "openrouter",
-        "OpenRouter",
-        "https://openrouter.ai/api/v1",
-        "OPENROUTER_API_KEY",
-        "OPENROUTER_BASE_URL",
-        false,
-    ),
+    row("xai", "xAI", "https://api.x.ai/v1", "XAI_API_KEY", "XAI_BASE_URL", true),
+    row("deepseek", "DeepSeek", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL", true),
+    row("mistral", "Mistral", "https://api.mistral.ai/v1", "MISTRAL_API_KEY", "MISTRAL_BASE_URL", true),
+    row("openrouter", "OpenRouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", false),
 ];
 
 const fn row(
@@ -114,14 +62,7 @@ const fn row(
     base_url_env: &'static str,
     openai_sampling_only: bool,
 ) -> KnownProvider {
-    KnownProvider {
-        slug,
-        name,
-        base_url,
-        key_env,
-        base_url_env,
-        openai_sampling_only,
-    }
+    KnownProvider { slug, name, base_url, key_env, base_url_env, openai_sampling_only }
 }
 
 /// The known provider with this slug.

@@ -17,6 +17,4 @@ pub mod upstream;
 pub use call::{Answer, ChunkStream, StreamEvent, call};
 pub use error::{ProviderError, UpstreamFailure};
 pub use reqwest::Error as ClientError;
-pub use upstream::{
-    Protocol, Timeouts, Upstream, UpstreamConfig, UpstreamSetupError, build_client,
-};
+pub use upstream::{Protocol, Timeouts, Upstream, UpstreamConfig, UpstreamSetupError, build_client};

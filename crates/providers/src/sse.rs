@@ -44,12 +44,7 @@ impl Default for SseDecoder {
 impl SseDecoder {
     /// A decoder refusing events larger than `max_event` bytes.
     pub fn new(max_event: usize) -> SseDecoder {
-        SseDecoder {
-            buf: BytesMut::new(),
-            current: SseEvent::default(),
-            has_fields: false,
-            max_event,
-        }
+        SseDecoder { buf: BytesMut::new(), current: SseEvent::default(), has_fields: false, max_event }
     }
 
     /// Feeds bytes; returns every event completed by them.
@@ -155,13 +150,7 @@ mod tests {
     #[test]
     fn flushes_last_event_without_blank_line() {
         let evs = decode_in_pieces(b"event: message_stop\ndata: {}", 4);
-        assert_eq!(
-            evs,
-            vec![SseEvent {
-                event: Some("message_stop".into()),
-                data: "{}".into()
-            }]
-        );
+        assert_eq!(evs, vec![SseEvent { event: Some("message_stop".into()), data: "{}".into() }]);
     }
 
     #[test]
@@ -173,18 +162,12 @@ mod tests {
     fn refuses_oversized_events() {
         let mut d = SseDecoder::new(8);
         let mut out = Vec::new();
-        assert_eq!(
-            d.push(b"data: 0123456789", &mut out),
-            Err(SseError::TooLarge(8))
-        );
+        assert_eq!(d.push(b"data: 0123456789", &mut out), Err(SseError::TooLarge(8)));
     }
 
     #[test]
     fn decodes_recorded_openai_fixture() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/openai/chat-stream-tool-call.sse"
-        );
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openai/chat-stream-tool-call.sse");
         let bytes = std::fs::read(path).unwrap();
         let evs = decode_in_pieces(&bytes, 13);
         assert_eq!(evs.last().map(|e| e.data.as_str()), Some("[DONE]"));

@@ -87,24 +87,14 @@ impl Upstream {
     ) -> Result<Upstream, UpstreamSetupError> {
         let base = config.base_url.trim_end_matches('/');
         if reqwest::Url::parse(base).is_err() {
-            return Err(UpstreamSetupError::BaseUrl {
-                provider: config.slug.clone(),
-                url: config.base_url.clone(),
-            });
+            return Err(UpstreamSetupError::BaseUrl { provider: config.slug.clone(), url: config.base_url.clone() });
         }
         let chat_url = format!("{base}/chat/completions");
-        let bad = |name: &str| UpstreamSetupError::Header {
-            provider: config.slug.clone(),
-            name: name.to_owned(),
-        };
+        let bad = |name: &str| UpstreamSetupError::Header { provider: config.slug.clone(), name: name.to_owned() };
         let mut headers = HeaderMap::new();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(key) = &config.api_key {
-            let mut v = HeaderValue::from_str(&format!("Bearer {key}"))
-                .map_err(|_| bad("authorization"))?;
+            let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| bad("authorization"))?;
             v.set_sensitive(true);
             headers.insert(http::header::AUTHORIZATION, v);
         }
@@ -113,13 +103,7 @@ impl Upstream {
             let v = HeaderValue::from_str(value).map_err(|_| bad(name))?;
             headers.insert(n, v);
         }
-        Ok(Upstream {
-            config,
-            timeouts,
-            chat_url,
-            headers,
-            client,
-        })
+        Ok(Upstream { config, timeouts, chat_url, headers, client })
     }
 
     /// The chat completions URL.
@@ -130,10 +114,7 @@ impl Upstream {
 
 /// The shared pooled client: keep-alive, HTTP/2 where offered, TCP_NODELAY
 /// (Nagle plus delayed ACKs would add ~40 ms per exchange).
-pub fn build_client(
-    connect_timeout: Duration,
-    pool_idle_timeout: Duration,
-) -> Result<reqwest::Client, reqwest::Error> {
+pub fn build_client(connect_timeout: Duration, pool_idle_timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(pool_idle_timeout)

@@ -116,10 +116,7 @@ impl EndpointSpec {
 
     /// True when every price is zero.
     pub fn is_free(&self) -> bool {
-        self.prompt.is_zero()
-            && self.completion.is_zero()
-            && self.request.is_zero()
-            && self.image.is_zero()
+        self.prompt.is_zero() && self.completion.is_zero() && self.request.is_zero() && self.image.is_zero()
     }
 }
 
@@ -171,29 +168,18 @@ impl Catalog {
     /// their endpoints to, and override the fields of, earlier ones), keeping
     /// only endpoints for which `enabled(provider)` holds and only models with
     /// at least one such endpoint.
-    pub fn build(
-        specs: Vec<ModelSpec>,
-        enabled: impl Fn(&str) -> bool,
-    ) -> Result<Catalog, CatalogError> {
+    pub fn build(specs: Vec<ModelSpec>, enabled: impl Fn(&str) -> bool) -> Result<Catalog, CatalogError> {
         let mut merged: Vec<ModelSpec> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         for spec in specs {
-            if spec
-                .id
-                .split_once('/')
-                .is_none_or(|(a, n)| a.is_empty() || n.is_empty())
-            {
+            if spec.id.split_once('/').is_none_or(|(a, n)| a.is_empty() || n.is_empty()) {
                 return Err(CatalogError::BadSlug(spec.id));
             }
             match index.get(&spec.id) {
                 Some(&i) => {
                     let mut endpoints = std::mem::take(&mut merged[i].endpoints);
-                    endpoints.retain(|e| {
-                        !spec
-                            .endpoints
-                            .iter()
-                            .any(|n| n.provider == e.provider && n.model == e.model)
-                    });
+                    endpoints
+                        .retain(|e| !spec.endpoints.iter().any(|n| n.provider == e.provider && n.model == e.model));
                     endpoints.extend(spec.endpoints.iter().cloned());
                     merged[i] = ModelSpec { endpoints, ..spec };
                 }
@@ -205,24 +191,14 @@ impl Catalog {
         }
         let mut catalog = Catalog::default();
         for spec in merged {
-            let endpoints: Vec<EndpointSpec> = spec
-                .endpoints
-                .iter()
-                .filter(|e| enabled(&e.provider))
-                .cloned()
-                .collect();
+            let endpoints: Vec<EndpointSpec> =
+                spec.endpoints.iter().filter(|e| enabled(&e.provider)).cloned().collect();
             if endpoints.is_empty() {
                 continue;
             }
             let object = model_object(&spec, &endpoints);
-            catalog
-                .by_slug
-                .insert(spec.id.clone(), catalog.models.len());
-            catalog.models.push(Model {
-                spec,
-                endpoints,
-                object,
-            });
+            catalog.by_slug.insert(spec.id.clone(), catalog.models.len());
+            catalog.models.push(Model { spec, endpoints, object });
         }
         Ok(catalog)
     }
@@ -247,18 +223,9 @@ fn model_object(spec: &ModelSpec, endpoints: &[EndpointSpec]) -> ModelObject {
     // The cheapest endpoint sets the advertised price, as OpenRouter does.
     let top = endpoints
         .iter()
-        .min_by_key(|e| {
-            (
-                e.prompt.0.saturating_add(e.completion.0),
-                e.provider.clone(),
-            )
-        })
+        .min_by_key(|e| (e.prompt.0.saturating_add(e.completion.0), e.provider.clone()))
         .unwrap_or(&endpoints[0]);
-    let modality = format!(
-        "{}->{}",
-        spec.input_modalities.join("+"),
-        spec.output_modalities.join("+")
-    );
+    let modality = format!("{}->{}", spec.input_modalities.join("+"), spec.output_modalities.join("+"));
     ModelObject {
         id: spec.id.clone(),
         canonical_slug: spec.id.clone(),
@@ -286,9 +253,7 @@ fn model_object(spec: &ModelSpec, endpoints: &[EndpointSpec]) -> ModelObject {
             "temperature": null, "top_p": null, "frequency_penalty": null
         })),
         supported_voices: None,
-        links: Some(
-            serde_json::json!({ "details": format!("/api/v1/models/{}/endpoints", spec.id) }),
-        ),
+        links: Some(serde_json::json!({ "details": format!("/api/v1/models/{}/endpoints", spec.id) })),
     }
 }
 
@@ -334,9 +299,6 @@ mod tests {
     #[test]
     fn bad_slug_is_refused() {
         let specs = parse_catalog("[[models]]\nid = \"nope\"\n").unwrap();
-        assert!(matches!(
-            Catalog::build(specs, |_| true),
-            Err(CatalogError::BadSlug(_))
-        ));
+        assert!(matches!(Catalog::build(specs, |_| true), Err(CatalogError::BadSlug(_))));
     }
 }

@@ -23,23 +23,14 @@ pub fn cost_of(pricing: &ModelPricing, usage: &Usage) -> Cost {
     let written = usage.cache_write_tokens().min(usage.prompt_tokens - cached);
     let plain_prompt = usage.prompt_tokens - cached - written;
     let prompt = pricing.prompt.times(plain_prompt)
-        + pricing
-            .input_cache_read
-            .unwrap_or(pricing.prompt)
-            .times(cached)
-        + pricing
-            .input_cache_write
-            .unwrap_or(pricing.prompt)
-            .times(written);
+        + pricing.input_cache_read.unwrap_or(pricing.prompt).times(cached)
+        + pricing.input_cache_write.unwrap_or(pricing.prompt).times(written);
 
     let reasoning = usage.reasoning_tokens().min(usage.completion_tokens);
     let completion = if pricing.internal_reasoning.is_zero() {
         pricing.completion.times(usage.completion_tokens)
     } else {
-        pricing
-            .completion
-            .times(usage.completion_tokens - reasoning)
-            + pricing.internal_reasoning.times(reasoning)
+        pricing.completion.times(usage.completion_tokens - reasoning) + pricing.internal_reasoning.times(reasoning)
     };
     let request = pricing.request.times(1);
     Cost {
@@ -55,21 +46,12 @@ mod tests {
     use switchyard_api::usage::{CompletionTokensDetails, PromptTokensDetails};
 
     fn pricing(prompt: &str, completion: &str) -> ModelPricing {
-        ModelPricing {
-            prompt: prompt.parse().unwrap(),
-            completion: completion.parse().unwrap(),
-            ..Default::default()
-        }
+        ModelPricing { prompt: prompt.parse().unwrap(), completion: completion.parse().unwrap(), ..Default::default() }
     }
 
     #[test]
     fn plain_tokens() {
-        let u = Usage {
-            prompt_tokens: 1000,
-            completion_tokens: 500,
-            total_tokens: 1500,
-            ..Default::default()
-        };
+        let u = Usage { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500, ..Default::default() };
         // $2.5/M in, $10/M out: 2500 + 5000 micro... = 0.0025 + 0.005 USD
         let c = cost_of(&pricing("0.0000025", "0.00001"), &u);
         assert_eq!(c.total, NanoUsd(7_500_000));
@@ -109,12 +91,7 @@ mod tests {
     #[test]
     fn sub_nano_prices_round_once() {
         let p = pricing("0.0000000375", "0.0000000375");
-        let u = Usage {
-            prompt_tokens: 1,
-            completion_tokens: 1,
-            total_tokens: 2,
-            ..Default::default()
-        };
+        let u = Usage { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, ..Default::default() };
         assert_eq!(cost_of(&p, &u).total, NanoUsd(75));
     }
 
@@ -122,15 +99,9 @@ mod tests {
     fn inconsistent_details_never_underflow() {
         let u = Usage {
             prompt_tokens: 10,
-            prompt_tokens_details: Some(PromptTokensDetails {
-                cached_tokens: Some(50),
-                ..Default::default()
-            }),
+            prompt_tokens_details: Some(PromptTokensDetails { cached_tokens: Some(50), ..Default::default() }),
             ..Default::default()
         };
-        assert_eq!(
-            cost_of(&pricing("0.000001", "0"), &u).total,
-            NanoUsd(10_000)
-        );
+        assert_eq!(cost_of(&pricing("0.000001", "0"), &u).total, NanoUsd(10_000));
     }
 }

@@ -44,19 +44,14 @@ pub enum PlanError {
 pub fn plan(catalog: &Catalog, models: &[&str]) -> Result<Plan, PlanError> {
     let mut attempts = Vec::new();
     for slug in models {
-        let idx = catalog
-            .index_of(slug)
-            .ok_or_else(|| PlanError::UnknownModel((*slug).to_owned()))?;
+        let idx = catalog.index_of(slug).ok_or_else(|| PlanError::UnknownModel((*slug).to_owned()))?;
         let model = &catalog.models()[idx];
         let mut order: Vec<usize> = (0..model.endpoints.len()).collect();
         order.sort_by_key(|&i| {
             let e = &model.endpoints[i];
             e.prompt.0.saturating_add(e.completion.0)
         });
-        attempts.extend(order.into_iter().map(|endpoint| Attempt {
-            model: idx,
-            endpoint,
-        }));
+        attempts.extend(order.into_iter().map(|endpoint| Attempt { model: idx, endpoint }));
     }
     Ok(Plan { attempts })
 }
@@ -88,11 +83,7 @@ model = "two"
     fn cheapest_endpoint_first_then_fallback_models() {
         let c = Catalog::build(parse_catalog(TWO).unwrap(), |_| true).unwrap();
         let p = plan(&c, &["a/one", "b/two"]).unwrap();
-        let providers: Vec<&str> = p
-            .attempts
-            .iter()
-            .map(|a| a.endpoint(&c).provider.as_str())
-            .collect();
+        let providers: Vec<&str> = p.attempts.iter().map(|a| a.endpoint(&c).provider.as_str()).collect();
         assert_eq!(providers, ["cheap", "dear", "cheap"]);
         assert_eq!(p.attempts[2].model(&c).spec.id, "b/two");
     }
@@ -100,9 +91,6 @@ model = "two"
     #[test]
     fn unknown_model_is_named() {
         let c = Catalog::build(parse_catalog(TWO).unwrap(), |_| true).unwrap();
-        assert_eq!(
-            plan(&c, &["x/y"]).unwrap_err().to_string(),
-            "x/y is not a valid model ID"
-        );
+        assert_eq!(plan(&c, &["x/y"]).unwrap_err().to_string(), "x/y is not a valid model ID");
     }
 }

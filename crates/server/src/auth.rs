@@ -46,10 +46,7 @@ impl AccountLive {
     }
 
     fn stale(&self) -> bool {
-        self.loaded
-            .read()
-            .map(|g| g.1.elapsed() > CACHE_TTL)
-            .unwrap_or(true)
+        self.loaded.read().map(|g| g.1.elapsed() > CACHE_TTL).unwrap_or(true)
     }
 
     fn reload(&self, balance: NanoUsd) {
@@ -70,70 +67,46 @@ pub struct Auth {
 
 /// Extracts the bearer token (or Anthropic-style `x-api-key`).
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    if let Some(v) = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(v) = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let v = v.trim();
-        let token = v
-            .strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))
-            .unwrap_or(v)
-            .trim();
+        let token = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or(v).trim();
         return (!token.is_empty()).then_some(token);
     }
-    headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim).filter(|t| !t.is_empty())
 }
 
 impl Auth {
     /// A cache over `store`.
     pub fn new(store: Store) -> Auth {
-        Auth {
-            store,
-            keys: RwLock::default(),
-            accounts: RwLock::default(),
-        }
+        Auth { store, keys: RwLock::default(), accounts: RwLock::default() }
     }
 
     /// Authenticates a request's headers.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, GatewayError> {
         let token = bearer(headers).ok_or_else(|| {
-            GatewayError::Unauthorized(
-                "No auth credentials found: send Authorization: Bearer <key>".into(),
-            )
+            GatewayError::Unauthorized("No auth credentials found: send Authorization: Bearer <key>".into())
         })?;
         let hash = hash_key(token);
         let key = self.key(&hash).await?;
         let Some(key) = key else {
-            return Err(GatewayError::Unauthorized(
-                "User not found: the API key is not valid".into(),
-            ));
+            return Err(GatewayError::Unauthorized("User not found: the API key is not valid".into()));
         };
         if key.disabled {
-            return Err(GatewayError::Unauthorized(
-                "This API key is disabled".into(),
-            ));
+            return Err(GatewayError::Unauthorized("This API key is disabled".into()));
         }
         if key.expires_at.is_some_and(|t| t <= now_ms()) {
-            return Err(GatewayError::Unauthorized(
-                "This API key has expired".into(),
-            ));
+            return Err(GatewayError::Unauthorized("This API key has expired".into()));
         }
         let account = self.account(&key.account_id, key.billing).await?;
         Ok(Caller { key, account })
     }
 
     async fn key(&self, hash: &str) -> Result<Option<KeyRecord>, GatewayError> {
-        if let Ok(map) = self.keys.read() {
-            if let Some((rec, at)) = map.get(hash) {
-                if at.elapsed() < CACHE_TTL {
-                    return Ok(Some(rec.clone()));
-                }
-            }
+        if let Ok(map) = self.keys.read()
+            && let Some((rec, at)) = map.get(hash)
+            && at.elapsed() < CACHE_TTL
+        {
+            return Ok(Some(rec.clone()));
         }
         let rec = self.store.key_by_hash(hash).await?;
         if let (Some(rec), Ok(mut map)) = (&rec, self.keys.write()) {

@@ -8,11 +8,7 @@ use switchyard_api::ChatRequest;
 use crate::error::GatewayError;
 
 /// Reads the body, refusing more than `limit` bytes with a 413.
-pub async fn read_limited(
-    headers: &HeaderMap,
-    body: Body,
-    limit: usize,
-) -> Result<Bytes, GatewayError> {
+pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, GatewayError> {
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -23,15 +19,12 @@ pub async fn read_limited(
     match axum::body::to_bytes(body, limit).await {
         Ok(b) => Ok(b),
         Err(e) => {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
                 || e.to_string().contains("length limit");
             if too_large {
                 Err(GatewayError::PayloadTooLarge(limit))
             } else {
-                Err(GatewayError::BadRequest(format!(
-                    "could not read the request body: {e}"
-                )))
+                Err(GatewayError::BadRequest(format!("could not read the request body: {e}")))
             }
         }
     }
@@ -40,9 +33,7 @@ pub async fn read_limited(
 /// Parses a chat request; the error names the offending field.
 pub fn parse_chat(bytes: &[u8]) -> Result<ChatRequest, GatewayError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(GatewayError::BadRequest(
-            "Request body is empty; expected a JSON object".into(),
-        ));
+        return Err(GatewayError::BadRequest("Request body is empty; expected a JSON object".into()));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -51,11 +42,7 @@ pub fn parse_chat(bytes: &[u8]) -> Result<ChatRequest, GatewayError> {
         let msg = if inner.is_syntax() || inner.is_eof() {
             format!("Invalid JSON in request body: {inner}")
         } else if let Some(field) = missing_field(&inner.to_string()) {
-            let at = if path == "." {
-                String::new()
-            } else {
-                format!(" in `{path}`")
-            };
+            let at = if path == "." { String::new() } else { format!(" in `{path}`") };
             format!("`{field}` is required{at}")
         } else if path == "." {
             format!("Invalid request body: {inner}")
@@ -82,13 +69,8 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         assert_eq!(err(r#"{"model":"a/b"}"#), "`messages` is required");
-        assert!(
-            err(r#"{"messages":[{"role":"user","content":"x"}],"temperature":"hot"}"#)
-                .contains("`temperature`")
-        );
-        assert!(
-            err(r#"{"messages":[{"role":"robot","content":"x"}]}"#).contains("`messages[0].role`")
-        );
+        assert!(err(r#"{"messages":[{"role":"user","content":"x"}],"temperature":"hot"}"#).contains("`temperature`"));
+        assert!(err(r#"{"messages":[{"role":"robot","content":"x"}]}"#).contains("`messages[0].role`"));
         assert!(err("{nope").starts_with("Invalid JSON"));
         assert!(err("").contains("empty"));
         assert!(err("[]").starts_with("Invalid request body"));

@@ -180,25 +180,17 @@ pub enum ConfigError {
 impl Config {
     /// Reads and parses a TOML file.
     pub fn from_file(path: &std::path::Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
         Config::from_toml(&text).map_err(|e| match e {
-            ConfigError::Parse { source, .. } => ConfigError::Parse {
-                path: path.display().to_string(),
-                source,
-            },
+            ConfigError::Parse { source, .. } => ConfigError::Parse { path: path.display().to_string(), source },
             other => other,
         })
     }
 
     /// Parses TOML text.
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: "<text>".into(),
-            source: Box::new(e),
-        })
+        toml::from_str(text).map_err(|e| ConfigError::Parse { path: "<text>".into(), source: Box::new(e) })
     }
 }
 
@@ -230,9 +222,7 @@ pub fn resolve_providers(
         if cfg.providers.iter().any(|p| p.id == k.slug) {
             continue; // the config entry below describes it
         }
-        let base = env(k.base_url_env)
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| k.base_url.to_owned());
+        let base = env(k.base_url_env).filter(|v| !v.is_empty()).unwrap_or_else(|| k.base_url.to_owned());
         match env(k.key_env).filter(|v| !v.is_empty()) {
             Some(key) => out.push(ProviderStatus {
                 slug: k.slug.to_owned(),
@@ -257,11 +247,7 @@ pub fn resolve_providers(
     for p in &cfg.providers {
         let known = known(&p.id);
         if !p.enabled {
-            out.push(ProviderStatus {
-                slug: p.id.clone(),
-                upstream: None,
-                reason: "disabled in config".into(),
-            });
+            out.push(ProviderStatus { slug: p.id.clone(), upstream: None, reason: "disabled in config".into() });
             continue;
         }
         let base_url = p
@@ -270,11 +256,7 @@ pub fn resolve_providers(
             .or_else(|| known.map(|k| env(k.base_url_env).unwrap_or_else(|| k.base_url.to_owned())))
             .ok_or_else(|| ConfigError::MissingBaseUrl(p.id.clone()))?;
         let key_env = p.api_key_env.as_deref().or(known.map(|k| k.key_env));
-        let api_key = p
-            .api_key
-            .clone()
-            .or_else(|| key_env.and_then(env))
-            .filter(|k| !k.is_empty());
+        let api_key = p.api_key.clone().or_else(|| key_env.and_then(env)).filter(|k| !k.is_empty());
         let key_note = match (&p.api_key, key_env, &api_key) {
             (Some(_), _, _) => "key from config".to_owned(),
             (None, Some(var), Some(_)) => format!("key from {var}"),
@@ -286,24 +268,12 @@ pub fn resolve_providers(
             reason: format!("enabled by config: {base_url}, {key_note}"),
             upstream: Some(UpstreamConfig {
                 slug: p.id.clone(),
-                name: p
-                    .name
-                    .clone()
-                    .or_else(|| known.map(|k| k.name.to_owned()))
-                    .unwrap_or_else(|| p.id.clone()),
+                name: p.name.clone().or_else(|| known.map(|k| k.name.to_owned())).unwrap_or_else(|| p.id.clone()),
                 protocol: p.protocol,
                 base_url,
                 api_key,
-                headers: p
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                quirks: p
-                    .quirks
-                    .clone()
-                    .or_else(|| known.map(|k| k.quirks()))
-                    .unwrap_or_default(),
+                headers: p.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                quirks: p.quirks.clone().or_else(|| known.map(|k| k.quirks())).unwrap_or_default(),
             }),
         });
     }
@@ -343,10 +313,7 @@ mod tests {
         };
         let st = resolve_providers(&cfg, &env).unwrap();
         let get = |s: &str| st.iter().find(|p| p.slug == s).unwrap();
-        assert_eq!(
-            get("openai").upstream.as_ref().unwrap().api_key.as_deref(),
-            Some("sk-test")
-        );
+        assert_eq!(get("openai").upstream.as_ref().unwrap().api_key.as_deref(), Some("sk-test"));
         assert!(get("mistral").upstream.is_none());
         assert!(get("mistral").reason.contains("MISTRAL_API_KEY"));
         let groq = get("groq").upstream.as_ref().unwrap();
@@ -359,9 +326,6 @@ mod tests {
     fn unknown_fields_and_missing_base_url_are_errors() {
         assert!(Config::from_toml("lisen = \"x\"").is_err());
         let cfg = Config::from_toml("[[providers]]\nid = \"mine\"\n").unwrap();
-        assert!(matches!(
-            resolve_providers(&cfg, &|_| None),
-            Err(ConfigError::MissingBaseUrl(_))
-        ));
+        assert!(matches!(resolve_providers(&cfg, &|_| None), Err(ConfigError::MissingBaseUrl(_))));
     }
 }

@@ -34,8 +34,8 @@ pub enum GatewayError {
     /// Every attempt failed; this is the last provider's failure.
     #[error("{error}")]
     Provider {
-        /// The failure.
-        error: ProviderError,
+        /// The failure (boxed: it carries the raw upstream body).
+        error: Box<ProviderError>,
         /// Display name of the provider that failed.
         provider_name: String,
         /// Attempts made before giving up.
@@ -66,10 +66,9 @@ impl GatewayError {
     pub fn status(&self) -> u16 {
         match self {
             GatewayError::RequestTimeout => 408,
-            GatewayError::Provider {
-                error: ProviderError::Upstream(f),
-                ..
-            } if f.status == 408 => 408,
+            GatewayError::Provider { error, .. } if matches!(&**error, ProviderError::Upstream(f) if f.status == 408) => {
+                408
+            }
             _ => self.error_type().status(),
         }
     }
@@ -80,14 +79,10 @@ impl GatewayError {
         meta.insert("error_type".into(), Value::from(self.error_type().as_str()));
         let message = match self {
             GatewayError::Internal(_) => "Internal server error".to_owned(),
-            GatewayError::Provider {
-                error,
-                provider_name,
-                attempts,
-            } => {
+            GatewayError::Provider { error, provider_name, attempts } => {
                 meta.insert("provider_name".into(), Value::from(provider_name.clone()));
                 meta.insert("attempts".into(), Value::from(*attempts));
-                if let ProviderError::Upstream(f) = error {
+                if let ProviderError::Upstream(f) = &**error {
                     if let Some(raw) = &f.raw {
                         meta.insert("raw".into(), raw.clone());
                     }
@@ -104,11 +99,7 @@ impl GatewayError {
             }
             other => other.to_string(),
         };
-        ErrorDetail {
-            code: self.status(),
-            message,
-            metadata: Some(meta),
-        }
+        ErrorDetail { code: self.status(), message, metadata: Some(meta) }
     }
 }
 
@@ -117,23 +108,13 @@ impl IntoResponse for GatewayError {
         if let GatewayError::Internal(msg) = &self {
             tracing::error!(error = %msg, "internal error");
         }
-        let status =
-            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut resp = (
-            status,
-            axum::Json(ErrorBody {
-                error: self.detail(),
-            }),
-        )
-            .into_response();
-        if let GatewayError::Provider { error, .. } = &self {
-            if let Some(ra) = error.retry_after() {
-                let secs = ra.as_secs().max(1).to_string();
-                if let Ok(v) = HeaderValue::from_str(&secs) {
-                    resp.headers_mut()
-                        .insert(axum::http::header::RETRY_AFTER, v);
-                }
-            }
+        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut resp = (status, axum::Json(ErrorBody { error: self.detail() })).into_response();
+        if let GatewayError::Provider { error, .. } = &self
+            && let Some(ra) = error.retry_after()
+            && let Ok(v) = HeaderValue::from_str(&ra.as_secs().max(1).to_string())
+        {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
         }
         resp
     }

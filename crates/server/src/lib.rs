@@ -140,24 +140,15 @@ pub async fn start(
     let bootstrap = store.bootstrap().await?;
 
     let s = &config.upstream;
-    let client = build_client(
-        Duration::from_millis(s.connect_timeout_ms),
-        Duration::from_millis(s.pool_idle_timeout_ms),
-    )?;
+    let client =
+        build_client(Duration::from_millis(s.connect_timeout_ms), Duration::from_millis(s.pool_idle_timeout_ms))?;
     let mut upstreams = HashMap::new();
     for p in config::resolve_providers(&config, env)? {
         if let Some(up) = p.upstream {
-            upstreams.insert(
-                up.slug.clone(),
-                Arc::new(Upstream::new(up, client.clone(), s.timeouts())?),
-            );
+            upstreams.insert(up.slug.clone(), Arc::new(Upstream::new(up, client.clone(), s.timeouts())?));
         }
     }
-    let mut specs = if config.builtin_catalog {
-        parse_catalog(BUILTIN_CATALOG)?
-    } else {
-        Vec::new()
-    };
+    let mut specs = if config.builtin_catalog { parse_catalog(BUILTIN_CATALOG)? } else { Vec::new() };
     specs.extend(config.models.iter().cloned());
     let catalog = Catalog::build(specs, |p| upstreams.contains_key(p))?;
     let models = catalog.models().len();
@@ -176,14 +167,8 @@ pub async fn start(
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|source| StartError::Listen {
-            addr: config.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Listen {
-        addr: config.listen,
-        source,
-    })?;
+        .map_err(|source| StartError::Listen { addr: config.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
     // Nagle's algorithm meeting delayed ACKs costs ~40 ms per small write.
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
@@ -197,22 +182,11 @@ pub async fn start(
                 _ = stop => {}
             }
         };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(signal)
-            .await
-        {
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(signal).await {
             tracing::error!(error = %e, "server stopped with an error");
         }
     });
-    Ok(RunningGateway {
-        addr,
-        store,
-        bootstrap,
-        models,
-        shutdown: Some(tx),
-        server,
-        writer,
-    })
+    Ok(RunningGateway { addr, store, bootstrap, models, shutdown: Some(tx), server, writer })
 }
 
 /// The HTTP routes. `/v1/...` aliases serve clients configured with a bare

@@ -20,10 +20,7 @@ pub async fn models(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// `GET /api/v1/key`: the calling key.
-pub async fn key(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Result<Response, GatewayError> {
+pub async fn key(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, GatewayError> {
     let caller = state.auth.authenticate(&headers).await?;
     // Usage changes with every request: read it fresh, not from the auth cache.
     let fresh = state.store.key_by_hash(&caller.key.hash).await?;
@@ -52,10 +49,7 @@ pub async fn key(
 }
 
 /// `GET /api/v1/credits`: the account's totals.
-pub async fn credits(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Result<Response, GatewayError> {
+pub async fn credits(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, GatewayError> {
     let caller = state.auth.authenticate(&headers).await?;
     let c = state.store.credits(&caller.key.account_id).await?;
     Ok(Json(json!({ "data": {
@@ -78,9 +72,7 @@ pub async fn generation(
     Query(q): Query<GenerationQuery>,
 ) -> Result<Response, GatewayError> {
     let caller = state.auth.authenticate(&headers).await?;
-    let id =
-        q.id.filter(|i| !i.is_empty())
-            .ok_or_else(|| GatewayError::BadRequest("`id` is required".into()))?;
+    let id = q.id.filter(|i| !i.is_empty()).ok_or_else(|| GatewayError::BadRequest("`id` is required".into()))?;
     let not_found = || GatewayError::NotFound(format!("Generation {id} not found"));
     let g = state.store.generation(&id).await?.ok_or_else(not_found)?;
     // Another account's generation is indistinguishable from a missing one.
@@ -153,9 +145,6 @@ mod tests {
     #[test]
     fn iso_dates() {
         assert_eq!(super::chrono_like_iso(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            super::chrono_like_iso(1_764_000_000_123),
-            "2025-11-24T16:00:00.123Z"
-        );
+        assert_eq!(super::chrono_like_iso(1_764_000_000_123), "2025-11-24T16:00:00.123Z");
     }
 }

@@ -9,7 +9,6 @@ use axum::http::HeaderValue;
 pub fn server_timing(total: Duration, upstream: Duration) -> HeaderValue {
     let up = upstream.as_secs_f64() * 1e3;
     let gw = (total.saturating_sub(upstream)).as_secs_f64() * 1e3;
-    let text =
-        format!("gateway;dur={gw:.3};desc=\"Switchyard\", upstream;dur={up:.3};desc=\"Provider\"");
+    let text = format!("gateway;dur={gw:.3};desc=\"Switchyard\", upstream;dur={up:.3};desc=\"Provider\"");
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("gateway"))
 }

@@ -59,21 +59,12 @@ impl Answer {
         } else {
             String::new()
         };
-        Answer {
-            sc,
-            tool_names,
-            prompt_chars,
-            json_text,
-        }
+        Answer { sc, tool_names, prompt_chars, json_text }
     }
 
     /// Number of reasoning pieces (they come first).
     pub(crate) fn reasoning_len(&self) -> usize {
-        if self.sc.reasoning {
-            REASONING_WORDS.len()
-        } else {
-            0
-        }
+        if self.sc.reasoning { REASONING_WORDS.len() } else { 0 }
     }
 
     /// Total number of pieces (reasoning + content/tool chunks).
@@ -158,17 +149,11 @@ fn fragment(s: &str, n: usize) -> &str {
 
 /// Seconds since the Unix epoch.
 pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// A response with a status, a content type and a body.
-pub(crate) fn bytes_response(
-    status: StatusCode,
-    content_type: &'static str,
-    body: Body,
-) -> Response {
+pub(crate) fn bytes_response(status: StatusCode, content_type: &'static str, body: Body) -> Response {
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
     let value = HeaderValue::from_static(content_type);

@@ -118,10 +118,7 @@ impl Inner {
             return OutcomeGuard { inner: None, seq };
         }
         let headers = header_pairs(&parts.headers);
-        let path = parts
-            .uri
-            .path_and_query()
-            .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
+        let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
         let mut q = self.lock();
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         if q.len() >= MAX_RECORDS {
@@ -137,10 +134,7 @@ impl Inner {
         });
         drop(q);
         self.changed.notify_waiters();
-        OutcomeGuard {
-            inner: Some(Arc::clone(self)),
-            seq,
-        }
+        OutcomeGuard { inner: Some(Arc::clone(self)), seq }
     }
 
     fn set_outcome(&self, seq: u64, outcome: Outcome) {
@@ -253,12 +247,7 @@ impl SimServer {
                 })
                 .await;
         });
-        Ok(SimServer {
-            addr,
-            inner,
-            shutdown,
-            _stop: stop_tx,
-        })
+        Ok(SimServer { addr, inner, shutdown, _stop: stop_tx })
     }
 
     /// The bound socket address.
@@ -368,13 +357,7 @@ async fn not_found(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     let mut guard = inner.begin(&parts, body);
     guard.complete();
     let message = format!("Unknown request URL: {} {}", parts.method, parts.uri.path());
-    openai::error_response(
-        StatusCode::NOT_FOUND,
-        &message,
-        "invalid_request_error",
-        "unknown_url",
-        None,
-    )
+    openai::error_response(StatusCode::NOT_FOUND, &message, "invalid_request_error", "unknown_url", None)
 }
 
 async fn list_requests(State(inner): State<Arc<Inner>>) -> Response {

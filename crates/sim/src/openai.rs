@@ -15,8 +15,7 @@ use serde_json::Value;
 mod wire;
 
 use wire::{
-    Choice, Chunk, ChunkChoice, Completion, CompletionDetails, Delta, Function, Message,
-    PromptDetails, ToolCall, Usage,
+    Choice, Chunk, ChunkChoice, Completion, CompletionDetails, Delta, Function, Message, PromptDetails, ToolCall, Usage,
 };
 
 use crate::answer::{Answer, Piece, TOOL_ARGS, abort_after_flush, bytes_response, unix_now};
@@ -27,7 +26,8 @@ use crate::{Inner, OutcomeGuard};
 pub const SCENARIO_HEADER: &str = "x-sim-scenario";
 
 const JSON: &str = "application/json";
-const IN_BAND_ERROR: &str = r#"{"error":{"message":"simulated in-stream error","type":"server_error","code":"server_error"}}"#;
+const IN_BAND_ERROR: &str =
+    r#"{"error":{"message":"simulated in-stream error","type":"server_error","code":"server_error"}}"#;
 
 /// The parts of a chat request that shape the simulated response.
 pub(crate) struct ChatRequest {
@@ -47,10 +47,7 @@ impl ChatRequest {
             None => Scenario::parse(&model),
         };
         let tools = body["tools"].as_array().map_or(&[][..], Vec::as_slice);
-        let tool_names = tools
-            .iter()
-            .filter_map(|t| t["function"]["name"].as_str().map(str::to_owned))
-            .collect();
+        let tool_names = tools.iter().filter_map(|t| t["function"]["name"].as_str().map(str::to_owned)).collect();
         let messages = body["messages"].as_array().map_or(&[][..], Vec::as_slice);
         let prompt_chars = messages.iter().map(|m| text_chars(&m["content"])).sum();
         ChatRequest {
@@ -66,11 +63,7 @@ impl ChatRequest {
 fn text_chars(content: &Value) -> usize {
     match content {
         Value::String(s) => s.chars().count(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p["text"].as_str())
-            .map(|s| s.chars().count())
-            .sum(),
+        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).map(|s| s.chars().count()).sum(),
         _ => 0,
     }
 }
@@ -101,10 +94,7 @@ impl Plan {
             prompt_tokens: prompt,
             completion_tokens: completion,
             total_tokens: prompt + completion,
-            prompt_tokens_details: PromptDetails {
-                cached_tokens: self.a().sc.cached,
-                audio_tokens: 0,
-            },
+            prompt_tokens_details: PromptDetails { cached_tokens: self.a().sc.cached, audio_tokens: 0 },
             completion_tokens_details: CompletionDetails {
                 reasoning_tokens: self.a().reasoning_len() as u64,
                 audio_tokens: 0,
@@ -129,23 +119,13 @@ impl Plan {
 }
 
 /// Handles one chat completion request according to its scenario.
-pub(crate) async fn chat_completions(
-    inner: &Inner,
-    req: ChatRequest,
-    mut guard: OutcomeGuard,
-) -> Response {
+pub(crate) async fn chat_completions(inner: &Inner, req: ChatRequest, mut guard: OutcomeGuard) -> Response {
     let sc = &req.answer.sc;
     if sc.hang {
         // Until the client goes away (the guard then records it) or shutdown.
         inner.closed().await;
         let status = StatusCode::SERVICE_UNAVAILABLE;
-        return error_response(
-            status,
-            "simulator shutting down",
-            "server_error",
-            "shutdown",
-            None,
-        );
+        return error_response(status, "simulator shutting down", "server_error", "shutdown", None);
     }
     if sc.first_byte_ms > 0 {
         tokio::time::sleep(Duration::from_millis(sc.first_byte_ms)).await;
@@ -159,11 +139,7 @@ pub(crate) async fn chat_completions(
     }
     let (error_event, drop_after) = (sc.error_event, sc.drop_after.is_some());
     let id = format!("chatcmpl-sim{}", guard.seq());
-    let plan = Plan {
-        req,
-        id,
-        created: unix_now(),
-    };
+    let plan = Plan { req, id, created: unix_now() };
     if plan.req.stream {
         return stream_response(plan, guard);
     }
@@ -178,11 +154,10 @@ pub(crate) async fn chat_completions(
     // Announce the full length, send half, then abort the connection.
     let len = body.len();
     let partial = Bytes::from(body).slice(..len / 2);
-    let stream = futures_util::stream::once(async move { Ok(partial) })
-        .chain(futures_util::stream::once(abort_after_flush()));
+    let stream =
+        futures_util::stream::once(async move { Ok(partial) }).chain(futures_util::stream::once(abort_after_flush()));
     let mut resp = bytes_response(StatusCode::OK, JSON, Body::from_stream(stream));
-    resp.headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     resp
 }
 
@@ -193,32 +168,19 @@ fn completion_json(plan: &Plan) -> Vec<u8> {
             index: None,
             id: Some(format!("call_sim_{k}")),
             kind: Some("function"),
-            function: Function {
-                name: Some(a.tool_name(k)),
-                arguments: TOOL_ARGS,
-            },
+            function: Function { name: Some(a.tool_name(k)), arguments: TOOL_ARGS },
         };
         (0..a.sc.tool_calls as usize).map(call).collect()
     });
-    let message = Message {
-        role: "assistant",
-        content: a.content(),
-        refusal: None,
-        tool_calls,
-        reasoning: a.reasoning(),
-    };
+    let message =
+        Message { role: "assistant", content: a.content(), refusal: None, tool_calls, reasoning: a.reasoning() };
     let completion = Completion {
         id: &plan.id,
         object: "chat.completion",
         created: plan.created,
         model: &plan.req.model,
         system_fingerprint: "fp_sim",
-        choices: [Choice {
-            index: 0,
-            message,
-            logprobs: None,
-            finish_reason: plan.finish_reason(),
-        }],
+        choices: [Choice { index: 0, message, logprobs: None, finish_reason: plan.finish_reason() }],
         usage: plan.usage(),
     };
     serde_json::to_vec(&completion).unwrap_or_default()
@@ -243,20 +205,12 @@ struct StreamState {
 }
 
 fn stream_response(plan: Plan, guard: OutcomeGuard) -> Response {
-    let state = StreamState {
-        plan,
-        step: Step::Role,
-        guard,
-    };
+    let state = StreamState { plan, step: Step::Role, guard };
     let stream = futures_util::stream::unfold(state, |mut st| async move {
         let item = next_event(&mut st).await?;
         Some((item, st))
     });
-    let mut resp = bytes_response(
-        StatusCode::OK,
-        "text/event-stream",
-        Body::from_stream(stream),
-    );
+    let mut resp = bytes_response(StatusCode::OK, "text/event-stream", Body::from_stream(stream));
     let no_cache = HeaderValue::from_static("no-cache");
     resp.headers_mut().insert(header::CACHE_CONTROL, no_cache);
     resp
@@ -272,11 +226,7 @@ async fn next_event(st: &mut StreamState) -> Option<Result<Bytes, std::io::Error
         Step::Role if sc.error_event => (sse_raw(IN_BAND_ERROR.as_bytes()), Step::End),
         Step::Role => {
             let content = (!plan.a().is_tool_calls()).then_some("");
-            let delta = Delta {
-                role: Some("assistant"),
-                content: Some(content),
-                ..Delta::default()
-            };
+            let delta = Delta { role: Some("assistant"), content: Some(content), ..Delta::default() };
             (chunk_event(plan, delta, None), Step::Piece(0))
         }
         Step::Piece(i) if reached(sc.drop_after, i) => {
@@ -284,9 +234,7 @@ async fn next_event(st: &mut StreamState) -> Option<Result<Bytes, std::io::Error
             st.step = Step::End;
             return Some(abort_after_flush().await);
         }
-        Step::Piece(i) if reached(sc.error_after, i) => {
-            (sse_raw(IN_BAND_ERROR.as_bytes()), Step::End)
-        }
+        Step::Piece(i) if reached(sc.error_after, i) => (sse_raw(IN_BAND_ERROR.as_bytes()), Step::End),
         Step::Piece(i) if i < len => {
             if sc.token_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(sc.token_ms)).await;
@@ -294,15 +242,8 @@ async fn next_event(st: &mut StreamState) -> Option<Result<Bytes, std::io::Error
             (piece_event(plan, plan.a().piece(i)), Step::Piece(i + 1))
         }
         Step::Piece(_) => {
-            let next = if plan.req.include_usage {
-                Step::Usage
-            } else {
-                Step::Done
-            };
-            (
-                chunk_event(plan, Delta::default(), Some(plan.finish_reason())),
-                next,
-            )
+            let next = if plan.req.include_usage { Step::Usage } else { Step::Done };
+            (chunk_event(plan, Delta::default(), Some(plan.finish_reason())), next)
         }
         Step::Usage => (sse_event(&plan.chunk(&[], Some(&plan.usage()))), Step::Done),
         Step::Done => (Bytes::from_static(b"data: [DONE]\n\n"), Step::End),
@@ -319,52 +260,27 @@ fn piece_event<'a>(plan: &'a Plan, piece: Piece<'a>) -> Bytes {
     let tool = |index, id, name: Option<&'a str>, arguments| {
         let kind = name.map(|_| "function");
         let function = Function { name, arguments };
-        Some([ToolCall {
-            index: Some(index),
-            id,
-            kind,
-            function,
-        }])
+        Some([ToolCall { index: Some(index), id, kind, function }])
     };
     let text;
     let delta = match piece {
-        Piece::Reasoning(word) => Delta {
-            reasoning: Some(word),
-            ..Delta::default()
-        },
+        Piece::Reasoning(word) => Delta { reasoning: Some(word), ..Delta::default() },
         Piece::Text(t) => {
             text = t;
-            Delta {
-                content: Some(Some(&text)),
-                ..Delta::default()
-            }
+            Delta { content: Some(Some(&text)), ..Delta::default() }
         }
-        Piece::Json(frag) => Delta {
-            content: Some(Some(frag)),
-            ..Delta::default()
-        },
+        Piece::Json(frag) => Delta { content: Some(Some(frag)), ..Delta::default() },
         Piece::ToolHead(k) => {
             let (id, name) = (Some(format!("call_sim_{k}")), Some(plan.a().tool_name(k)));
-            Delta {
-                tool_calls: tool(k, id, name, ""),
-                ..Delta::default()
-            }
+            Delta { tool_calls: tool(k, id, name, ""), ..Delta::default() }
         }
-        Piece::ToolArgs(k, frag) => Delta {
-            tool_calls: tool(k, None, None, frag),
-            ..Delta::default()
-        },
+        Piece::ToolArgs(k, frag) => Delta { tool_calls: tool(k, None, None, frag), ..Delta::default() },
     };
     chunk_event(plan, delta, None)
 }
 
 fn chunk_event(plan: &Plan, delta: Delta<'_>, finish_reason: Option<&str>) -> Bytes {
-    let choices = [ChunkChoice {
-        index: 0,
-        delta,
-        logprobs: None,
-        finish_reason,
-    }];
+    let choices = [ChunkChoice { index: 0, delta, logprobs: None, finish_reason }];
     sse_event(&plan.chunk(&choices, None))
 }
 
@@ -387,36 +303,12 @@ fn status_error(code: u16) -> (&'static str, &'static str, &'static str) {
     const INVALID: &str = "invalid_request_error";
     match code {
         400 => ("Invalid request (simulated).", INVALID, INVALID),
-        401 => (
-            "Incorrect API key provided (simulated).",
-            INVALID,
-            "invalid_api_key",
-        ),
-        403 => (
-            "Permission denied (simulated).",
-            INVALID,
-            "permission_denied",
-        ),
-        404 => (
-            "The model does not exist (simulated).",
-            INVALID,
-            "model_not_found",
-        ),
-        429 => (
-            "Rate limit reached (simulated).",
-            "requests",
-            "rate_limit_exceeded",
-        ),
-        500 => (
-            "The server had an error processing your request (simulated).",
-            "server_error",
-            "server_error",
-        ),
-        503 => (
-            "The engine is currently overloaded, please try again later.",
-            "server_error",
-            "service_unavailable",
-        ),
+        401 => ("Incorrect API key provided (simulated).", INVALID, "invalid_api_key"),
+        403 => ("Permission denied (simulated).", INVALID, "permission_denied"),
+        404 => ("The model does not exist (simulated).", INVALID, "model_not_found"),
+        429 => ("Rate limit reached (simulated).", "requests", "rate_limit_exceeded"),
+        500 => ("The server had an error processing your request (simulated).", "server_error", "server_error"),
+        503 => ("The engine is currently overloaded, please try again later.", "server_error", "service_unavailable"),
         _ if code < 500 => ("Simulated client error.", INVALID, "sim_error"),
         _ => ("Simulated server error.", "server_error", "sim_error"),
     }
@@ -436,8 +328,7 @@ pub(crate) fn error_response(
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
     let mut resp = bytes_response(status, JSON, Body::from(bytes));
     if let Some(secs) = retry_after {
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     resp
 }

@@ -131,17 +131,14 @@ mod tests {
 
     #[test]
     fn directives() {
-        let s = Scenario::parse(
-            "sim/tokens=5, tools=3,reasoning,status=429,retry_after=7,finish=length,bogus=1",
-        );
+        let s = Scenario::parse("sim/tokens=5, tools=3,reasoning,status=429,retry_after=7,finish=length,bogus=1");
         assert_eq!(s.tokens, 5);
         assert_eq!(s.tool_calls, 3);
         assert!(s.reasoning);
         assert_eq!(s.status, Some(429));
         assert_eq!(s.retry_after, Some(7));
         assert_eq!(s.finish.as_deref(), Some("length"));
-        let s =
-            Scenario::parse("tool,json,cached=4,prompt_tokens=9,drop_after=2,error_after=1,hang");
+        let s = Scenario::parse("tool,json,cached=4,prompt_tokens=9,drop_after=2,error_after=1,hang");
         assert_eq!(s.tool_calls, 1);
         assert!(s.json && s.hang);
         assert_eq!((s.cached, s.prompt_tokens), (4, Some(9)));

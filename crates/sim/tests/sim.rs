@@ -9,9 +9,7 @@ use serde_json::{Value, json};
 use switchyard_sim::{Outcome, SimOptions, SimServer};
 
 async fn start() -> SimServer {
-    SimServer::start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
+    SimServer::start("127.0.0.1:0".parse().unwrap()).await.unwrap()
 }
 
 fn url(sim: &SimServer) -> String {
@@ -19,40 +17,23 @@ fn url(sim: &SimServer) -> String {
 }
 
 async fn post(sim: &SimServer, body: Value) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(url(sim))
-        .bearer_auth("sk-test")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    reqwest::Client::new().post(url(sim)).bearer_auth("sk-test").json(&body).send().await.unwrap()
 }
 
 /// Splits an SSE body into its `data:` payloads.
 fn sse_data(text: &str) -> Vec<String> {
-    assert!(
-        text.ends_with("\n\n"),
-        "body must end with a blank line: {text:?}"
-    );
-    text.split("\n\n")
-        .filter(|e| !e.is_empty())
-        .map(|e| e.strip_prefix("data: ").unwrap().to_owned())
-        .collect()
+    assert!(text.ends_with("\n\n"), "body must end with a blank line: {text:?}");
+    text.split("\n\n").filter(|e| !e.is_empty()).map(|e| e.strip_prefix("data: ").unwrap().to_owned()).collect()
 }
 
 fn chunks(events: &[String]) -> Vec<Value> {
-    events
-        .iter()
-        .filter(|e| e.as_str() != "[DONE]")
-        .map(|e| serde_json::from_str(e).unwrap())
-        .collect()
+    events.iter().filter(|e| e.as_str() != "[DONE]").map(|e| serde_json::from_str(e).unwrap()).collect()
 }
 
 #[tokio::test]
 async fn default_non_stream_shape() {
     let sim = start().await;
-    let body =
-        json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "0123456789abcdef"}]});
+    let body = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "0123456789abcdef"}]});
     let resp = post(&sim, body).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/json");
@@ -68,21 +49,12 @@ async fn default_non_stream_shape() {
     assert_eq!(choice["logprobs"], Value::Null);
     assert_eq!(choice["message"]["role"], "assistant");
     assert_eq!(choice["message"]["refusal"], Value::Null);
-    assert_eq!(
-        choice["message"]["content"],
-        "tok0 tok1 tok2 tok3 tok4 tok5 tok6 tok7 "
-    );
+    assert_eq!(choice["message"]["content"], "tok0 tok1 tok2 tok3 tok4 tok5 tok6 tok7 ");
     assert!(choice["message"].get("tool_calls").is_none());
     let u = &v["usage"];
-    assert_eq!(
-        (u["prompt_tokens"].as_u64(), u["completion_tokens"].as_u64()),
-        (Some(4), Some(8))
-    );
+    assert_eq!((u["prompt_tokens"].as_u64(), u["completion_tokens"].as_u64()), (Some(4), Some(8)));
     assert_eq!(u["total_tokens"], 12);
-    assert_eq!(
-        u["prompt_tokens_details"],
-        json!({"cached_tokens": 0, "audio_tokens": 0})
-    );
+    assert_eq!(u["prompt_tokens_details"], json!({"cached_tokens": 0, "audio_tokens": 0}));
     assert_eq!(u["completion_tokens_details"]["reasoning_tokens"], 0);
     let rec = sim.wait_outcome(0, Duration::from_secs(1)).await.unwrap();
     assert_eq!(rec.outcome, Outcome::Completed);
@@ -106,24 +78,15 @@ async fn stream_tokens_with_usage() {
         assert_eq!(chunk["model"], "tokens=5,cached=2,prompt_tokens=11");
         assert_eq!(chunk["system_fingerprint"], "fp_sim");
     }
-    assert_eq!(
-        c[0]["choices"][0]["delta"],
-        json!({"role": "assistant", "content": ""})
-    );
-    let text: String = c[1..6]
-        .iter()
-        .map(|ch| ch["choices"][0]["delta"]["content"].as_str().unwrap())
-        .collect();
+    assert_eq!(c[0]["choices"][0]["delta"], json!({"role": "assistant", "content": ""}));
+    let text: String = c[1..6].iter().map(|ch| ch["choices"][0]["delta"]["content"].as_str().unwrap()).collect();
     assert_eq!(text, "tok0 tok1 tok2 tok3 tok4 ");
     assert_eq!(c[6]["choices"][0]["delta"], json!({}));
     assert_eq!(c[6]["choices"][0]["finish_reason"], "stop");
     assert_eq!(c[6]["usage"], Value::Null);
     assert_eq!(c[7]["choices"], json!([]));
     let u = &c[7]["usage"];
-    assert_eq!(
-        (u["prompt_tokens"].as_u64(), u["completion_tokens"].as_u64()),
-        (Some(11), Some(5))
-    );
+    assert_eq!((u["prompt_tokens"].as_u64(), u["completion_tokens"].as_u64()), (Some(11), Some(5)));
     assert_eq!(u["prompt_tokens_details"]["cached_tokens"], 2);
     let rec = sim.wait_outcome(0, Duration::from_secs(1)).await.unwrap();
     assert_eq!(rec.outcome, Outcome::Completed);
@@ -138,31 +101,19 @@ async fn stream_tokens_with_usage() {
 #[tokio::test]
 async fn tool_stream_fragments() {
     let sim = start().await;
-    let tools =
-        json!([{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]);
+    let tools = json!([{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]);
     let body = json!({"model": "x", "stream": true, "tools": tools, "messages": []});
-    let resp = reqwest::Client::new()
-        .post(url(&sim))
-        .header("x-sim-scenario", "tool")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        reqwest::Client::new().post(url(&sim)).header("x-sim-scenario", "tool").json(&body).send().await.unwrap();
     let c = chunks(&sse_data(&resp.text().await.unwrap()));
-    assert_eq!(
-        c[0]["choices"][0]["delta"],
-        json!({"role": "assistant", "content": null})
-    );
+    assert_eq!(c[0]["choices"][0]["delta"], json!({"role": "assistant", "content": null}));
     let head = &c[1]["choices"][0]["delta"]["tool_calls"][0];
     assert_eq!(
         *head,
         json!({"index": 0, "id": "call_sim_0", "type": "function",
             "function": {"name": "get_weather", "arguments": ""}})
     );
-    let frags: Vec<&Value> = c[2..c.len() - 1]
-        .iter()
-        .map(|ch| &ch["choices"][0]["delta"]["tool_calls"][0])
-        .collect();
+    let frags: Vec<&Value> = c[2..c.len() - 1].iter().map(|ch| &ch["choices"][0]["delta"]["tool_calls"][0]).collect();
     assert!(frags.len() >= 3);
     let mut args = String::new();
     for f in frags {
@@ -172,44 +123,28 @@ async fn tool_stream_fragments() {
     }
     let parsed: Value = serde_json::from_str(&args).unwrap();
     assert_eq!(parsed, json!({"city": "Paris", "days": 3}));
-    assert_eq!(
-        c.last().unwrap()["choices"][0]["finish_reason"],
-        "tool_calls"
-    );
+    assert_eq!(c.last().unwrap()["choices"][0]["finish_reason"], "tool_calls");
 }
 
 #[tokio::test]
 async fn non_stream_variants() {
     let sim = start().await;
-    let tools = json!([{"type": "function", "function": {"name": "a"}}, {"type": "function", "function": {"name": "b"}}]);
-    let v: Value = post(&sim, json!({"model": "tools=2", "tools": tools}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tools =
+        json!([{"type": "function", "function": {"name": "a"}}, {"type": "function", "function": {"name": "b"}}]);
+    let v: Value = post(&sim, json!({"model": "tools=2", "tools": tools})).await.json().await.unwrap();
     let msg = &v["choices"][0]["message"];
     assert_eq!(msg["content"], Value::Null);
     assert_eq!(msg["tool_calls"][1]["id"], "call_sim_1");
     assert_eq!(msg["tool_calls"][1]["function"]["name"], "b");
     assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
 
-    let v: Value = post(
-        &sim,
-        json!({"model": "json,reasoning,tokens=3,finish=length"}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let v: Value = post(&sim, json!({"model": "json,reasoning,tokens=3,finish=length"})).await.json().await.unwrap();
     let msg = &v["choices"][0]["message"];
     let content: Value = serde_json::from_str(msg["content"].as_str().unwrap()).unwrap();
     assert_eq!(content, json!({"answer": "sim", "tokens": 3}));
     assert!(msg["reasoning"].as_str().unwrap().starts_with("Thinking"));
     assert_eq!(v["choices"][0]["finish_reason"], "length");
-    assert_eq!(
-        v["usage"]["completion_tokens_details"]["reasoning_tokens"],
-        4
-    );
+    assert_eq!(v["usage"]["completion_tokens_details"]["reasoning_tokens"], 4);
 
     let resp = post(&sim, json!({"model": "error_event"})).await;
     assert_eq!(resp.status(), 200);
@@ -242,12 +177,7 @@ async fn status_429_and_header_override() {
     assert_eq!(resp.status(), 503);
     assert_eq!(resp.headers()["retry-after"], "4");
     let v: Value = resp.json().await.unwrap();
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("overloaded")
-    );
+    assert!(v["error"]["message"].as_str().unwrap().contains("overloaded"));
 
     let resp = reqwest::Client::new()
         .post(url(&sim))
@@ -267,12 +197,7 @@ async fn recording_and_control_routes() {
     let sim = start().await;
     let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
     post(&sim, body.clone()).await.bytes().await.unwrap();
-    let models: Value = reqwest::get(format!("{}/models?x=1", sim.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models: Value = reqwest::get(format!("{}/models?x=1", sim.base_url())).await.unwrap().json().await.unwrap();
     assert_eq!(models["data"][0]["id"], "sim");
 
     let recs = sim.requests();
@@ -284,39 +209,21 @@ async fn recording_and_control_routes() {
     assert_eq!(recs[0].outcome, Outcome::Completed);
     let auth = recs[0].headers.iter().find(|(k, _)| k == "authorization");
     assert_eq!(auth.map(|(_, v)| v.as_str()), Some("Bearer sk-test"));
-    assert!(
-        recs[0]
-            .headers
-            .iter()
-            .any(|(k, v)| k == "content-type" && v == "application/json")
-    );
-    assert_eq!(
-        (recs[1].method.as_str(), recs[1].path.as_str()),
-        ("GET", "/v1/models?x=1")
-    );
+    assert!(recs[0].headers.iter().any(|(k, v)| k == "content-type" && v == "application/json"));
+    assert_eq!((recs[1].method.as_str(), recs[1].path.as_str()), ("GET", "/v1/models?x=1"));
 
     let control = format!("http://{}/_sim/requests", sim.addr());
     let listed: Value = reqwest::get(&control).await.unwrap().json().await.unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 2);
     assert_eq!(listed[0]["outcome"], "Completed");
-    let resp = reqwest::Client::new()
-        .delete(&control)
-        .send()
-        .await
-        .unwrap();
+    let resp = reqwest::Client::new().delete(&control).send().await.unwrap();
     assert!(resp.status().is_success());
     assert!(sim.requests().is_empty());
-    post(&sim, json!({"model": "m"}))
-        .await
-        .bytes()
-        .await
-        .unwrap();
+    post(&sim, json!({"model": "m"})).await.bytes().await.unwrap();
     sim.clear();
     assert!(sim.requests().is_empty());
 
-    let bench = SimServer::start_with("127.0.0.1:0".parse().unwrap(), SimOptions { record: false })
-        .await
-        .unwrap();
+    let bench = SimServer::start_with("127.0.0.1:0".parse().unwrap(), SimOptions { record: false }).await.unwrap();
     let resp = post(&bench, json!({"model": "m"})).await;
     assert_eq!(resp.status(), 200);
     assert!(bench.requests().is_empty());
@@ -325,11 +232,7 @@ async fn recording_and_control_routes() {
 #[tokio::test]
 async fn dropped_stream_is_client_disconnected() {
     let sim = start().await;
-    let mut resp = post(
-        &sim,
-        json!({"model": "token_ms=50,tokens=100", "stream": true}),
-    )
-    .await;
+    let mut resp = post(&sim, json!({"model": "token_ms=50,tokens=100", "stream": true})).await;
     resp.chunk().await.unwrap().unwrap();
     resp.chunk().await.unwrap().unwrap();
     drop(resp);
@@ -340,16 +243,8 @@ async fn dropped_stream_is_client_disconnected() {
 #[tokio::test]
 async fn hang_then_client_timeout_is_client_disconnected() {
     let sim = start().await;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_millis(200))
-        .build()
-        .unwrap();
-    let err = client
-        .post(url(&sim))
-        .json(&json!({"model": "hang"}))
-        .send()
-        .await
-        .unwrap_err();
+    let client = reqwest::Client::builder().timeout(Duration::from_millis(200)).build().unwrap();
+    let err = client.post(url(&sim)).json(&json!({"model": "hang"})).send().await.unwrap_err();
     assert!(err.is_timeout());
     let rec = sim.wait_outcome(0, Duration::from_secs(2)).await.unwrap();
     assert_eq!(rec.outcome, Outcome::ClientDisconnected);
@@ -370,11 +265,7 @@ async fn drop_after_breaks_the_body() {
     };
     assert!(err.is_body() || err.is_decode(), "{err:?}");
     let seen = String::from_utf8(seen).unwrap();
-    assert_eq!(
-        chunks(&sse_data(&seen)).len(),
-        3,
-        "role + 2 content chunks: {seen}"
-    );
+    assert_eq!(chunks(&sse_data(&seen)).len(), 3, "role + 2 content chunks: {seen}");
     assert!(!seen.contains("[DONE]"));
 
     let resp = post(&sim, json!({"model": "drop_after=1"})).await;
@@ -390,9 +281,7 @@ async fn first_byte_delay_and_unknown_route() {
     let resp = post(&sim, json!({"model": "first_byte_ms=100", "stream": true})).await;
     assert!(t.elapsed() >= Duration::from_millis(100));
     assert!(resp.text().await.unwrap().ends_with("data: [DONE]\n\n"));
-    let resp = reqwest::get(format!("http://{}/nope", sim.addr()))
-        .await
-        .unwrap();
+    let resp = reqwest::get(format!("http://{}/nope", sim.addr())).await.unwrap();
     assert_eq!(resp.status(), 404);
 }
 
@@ -408,10 +297,6 @@ async fn dropping_the_server_releases_hanging_requests() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     drop(sim);
-    let resp = tokio::time::timeout(Duration::from_secs(2), pending)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let resp = tokio::time::timeout(Duration::from_secs(2), pending).await.unwrap().unwrap().unwrap();
     assert_eq!(resp.status(), 503);
 }

@@ -74,19 +74,11 @@ fn account_from_row(row: &sqlx::any::AnyRow) -> Result<Account, StoreError> {
 
 impl Store {
     /// Creates an account.
-    pub async fn create_account(
-        &self,
-        name: &str,
-        billing: Billing,
-    ) -> Result<Account, StoreError> {
+    pub async fn create_account(&self, name: &str, billing: Billing) -> Result<Account, StoreError> {
         let mut raw = [0u8; 8];
         rand::rng().fill_bytes(&mut raw);
-        let account = Account {
-            id: format!("acct_{}", hex::encode(raw)),
-            name: name.to_owned(),
-            billing,
-            created_at: now_ms(),
-        };
+        let account =
+            Account { id: format!("acct_{}", hex::encode(raw)), name: name.to_owned(), billing, created_at: now_ms() };
         sqlx::query("INSERT INTO accounts (id, name, billing, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&account.id)
             .bind(&account.name)
@@ -99,11 +91,9 @@ impl Store {
 
     /// The first account ever created (the operator's).
     pub async fn default_account(&self) -> Result<Option<Account>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, name, billing, created_at FROM accounts ORDER BY created_at, id LIMIT 1",
-        )
-        .fetch_optional(self.pool())
-        .await?;
+        let row = sqlx::query("SELECT id, name, billing, created_at FROM accounts ORDER BY created_at, id LIMIT 1")
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(account_from_row).transpose()
     }
 
@@ -113,19 +103,14 @@ impl Store {
             .bind(id)
             .fetch_optional(self.pool())
             .await?;
-        row.as_ref()
-            .map(account_from_row)
-            .transpose()?
-            .ok_or_else(|| StoreError::NotFound(format!("account {id}")))
+        row.as_ref().map(account_from_row).transpose()?.ok_or_else(|| StoreError::NotFound(format!("account {id}")))
     }
 
     /// Every account.
     pub async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, name, billing, created_at FROM accounts ORDER BY created_at, id",
-        )
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query("SELECT id, name, billing, created_at FROM accounts ORDER BY created_at, id")
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(account_from_row).collect()
     }
 
@@ -154,12 +139,7 @@ impl Store {
     }
 
     /// Appends a grant to the ledger.
-    pub async fn grant_credits(
-        &self,
-        account_id: &str,
-        amount: NanoUsd,
-        note: &str,
-    ) -> Result<(), StoreError> {
+    pub async fn grant_credits(&self, account_id: &str, amount: NanoUsd, note: &str) -> Result<(), StoreError> {
         self.account(account_id).await?;
         sqlx::query(
             "INSERT INTO credit_ledger (account_id, kind, amount_nano, generation_id, note, created_at) VALUES ($1, 'grant', $2, NULL, $3, $4)",
@@ -183,9 +163,6 @@ impl Store {
         .bind(account_id)
         .fetch_one(self.pool())
         .await?;
-        Ok(Credits {
-            total_credits: NanoUsd(row.try_get("credits")?),
-            total_usage: NanoUsd(row.try_get("used")?),
-        })
+        Ok(Credits { total_credits: NanoUsd(row.try_get("credits")?), total_usage: NanoUsd(row.try_get("used")?) })
     }
 }

@@ -131,10 +131,7 @@ impl Store {
     /// One generation by id.
     pub async fn generation(&self, id: &str) -> Result<Option<GenerationRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM generations WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(&sql).bind(id).fetch_optional(self.pool()).await?;
         let Some(r) = row else { return Ok(None) };
         let attempts: String = r.try_get("attempts")?;
         Ok(Some(GenerationRecord {
@@ -162,18 +159,19 @@ impl Store {
             cancelled: r.try_get::<i64, _>("cancelled")? != 0,
             status: u16::try_from(r.try_get::<i64, _>("status")?).unwrap_or(0),
             error: r.try_get("error")?,
-            attempts: serde_json::from_str(&attempts)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            attempts: serde_json::from_str(&attempts).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             created_at: r.try_get("created_at")?,
         }))
     }
 
     /// Sum of every generation's cost for an account (for reconciliation).
     pub async fn generations_cost(&self, account_id: &str) -> Result<NanoUsd, StoreError> {
-        let row = sqlx::query("SELECT CAST(COALESCE(SUM(cost_nano), 0) AS BIGINT) AS total FROM generations WHERE account_id = $1")
-            .bind(account_id)
-            .fetch_one(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(cost_nano), 0) AS BIGINT) AS total FROM generations WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_one(self.pool())
+        .await?;
         Ok(NanoUsd(row.try_get("total")?))
     }
 }

@@ -73,11 +73,7 @@ fn key_from_row(row: &sqlx::any::AnyRow) -> Result<KeyRecord, StoreError> {
     Ok(KeyRecord {
         hash: row.try_get("hash")?,
         account_id: row.try_get("account_id")?,
-        billing: if billing == "prepaid" {
-            Billing::Prepaid
-        } else {
-            Billing::Postpaid
-        },
+        billing: if billing == "prepaid" { Billing::Prepaid } else { Billing::Postpaid },
         name: row.try_get("name")?,
         label: row.try_get("label")?,
         is_management: row.try_get::<i64, _>("is_management")? != 0,
@@ -133,13 +129,9 @@ impl Store {
 
     /// The key with this hash, if any.
     pub async fn key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.hash = $1"
-        );
-        let row = sqlx::query(&sql)
-            .bind(hash)
-            .fetch_optional(self.pool())
-            .await?;
+        let sql =
+            format!("SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.hash = $1");
+        let row = sqlx::query(&sql).bind(hash).fetch_optional(self.pool()).await?;
         row.as_ref().map(key_from_row).transpose()
     }
 
@@ -155,14 +147,16 @@ impl Store {
     /// Disables or re-enables the key whose hash, name or label matches
     /// `which` exactly; returns how many keys changed.
     pub async fn set_key_disabled(&self, which: &str, disabled: bool) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE api_keys SET disabled = $1, updated_at = $2 WHERE hash = $3 OR name = $4 OR label = $5")
-            .bind(i64::from(disabled))
-            .bind(now_ms())
-            .bind(which)
-            .bind(which)
-            .bind(which)
-            .execute(self.pool())
-            .await?;
+        let done = sqlx::query(
+            "UPDATE api_keys SET disabled = $1, updated_at = $2 WHERE hash = $3 OR name = $4 OR label = $5",
+        )
+        .bind(i64::from(disabled))
+        .bind(now_ms())
+        .bind(which)
+        .bind(which)
+        .bind(which)
+        .execute(self.pool())
+        .await?;
         Ok(done.rows_affected())
     }
 }

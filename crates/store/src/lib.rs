@@ -62,20 +62,15 @@ pub struct Store {
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 impl Store {
     /// Opens (creating if needed) `switchyard.db` in `data_dir`, in WAL mode,
     /// and applies migrations.
     pub async fn open_data_dir(data_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
-            path: data_dir.display().to_string(),
-            source,
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| StoreError::DataDir { path: data_dir.display().to_string(), source })?;
         let path = data_dir.join("switchyard.db");
         Store::connect(&format!("sqlite://{}?mode=rwc", path.display())).await
     }
@@ -83,11 +78,7 @@ impl Store {
     /// Connects to `sqlite://...` or `postgres://...` and applies migrations.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         install_default_drivers();
-        let backend = if url.starts_with("postgres") {
-            Backend::Postgres
-        } else {
-            Backend::Sqlite
-        };
+        let backend = if url.starts_with("postgres") { Backend::Postgres } else { Backend::Sqlite };
         let max = if backend == Backend::Sqlite { 4 } else { 16 };
         let pool = AnyPoolOptions::new()
             .max_connections(max)

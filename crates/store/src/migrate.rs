@@ -11,11 +11,11 @@ const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001
 /// own transaction.
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
     let pool = store.pool();
-    pool.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-        .await?;
-    let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
-        .fetch_one(pool)
-        .await?;
+    pool.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .await?;
+    let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").fetch_one(pool).await?;
     let current: i64 = row.try_get("v")?;
     let list = match store.backend() {
         Backend::Sqlite => SQLITE,

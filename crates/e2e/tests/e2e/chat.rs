@@ -159,9 +159,17 @@ async fn models_endpoint_lists_openrouter_model_objects() {
     let v: Value = env.http.get(env.url("/models")).send().await.unwrap().json().await.unwrap();
     let data = v["data"].as_array().unwrap();
     let m = data.iter().find(|m| m["id"] == "sim/text").unwrap();
-    for field in ["canonical_slug", "name", "created", "description", "context_length", "architecture", "pricing",
-        "top_provider", "supported_parameters"]
-    {
+    for field in [
+        "canonical_slug",
+        "name",
+        "created",
+        "description",
+        "context_length",
+        "architecture",
+        "pricing",
+        "top_provider",
+        "supported_parameters",
+    ] {
         assert!(m.get(field).is_some(), "{field}");
     }
     assert_eq!(m["pricing"]["prompt"], "0.000001");

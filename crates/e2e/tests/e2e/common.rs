@@ -22,7 +22,7 @@ pub const MODELS: &[(&str, &str, &str, &str)] = &[
     ("sim/e500", "status=500", "0.000001", "0.000002"),
     ("sim/e503", "status=503", "0.000001", "0.000002"),
     ("sim/hang", "hang", "0.000001", "0.000002"),
-    ("sim/slow-first", "first_byte_ms=600,tokens=2", "0.000001", "0.000002"),
+    ("sim/slow-first", "first_byte_ms=900,tokens=2", "0.000001", "0.000002"),
     ("sim/error-event", "error_event", "0.000001", "0.000002"),
     ("sim/error-after", "tokens=10,error_after=3", "0.000001", "0.000002"),
     ("sim/drop-after", "tokens=10,drop_after=3", "0.000001", "0.000002"),

@@ -34,7 +34,10 @@ async fn bad_requests_are_400s_naming_the_field() {
         (r#"{"model":"sim/text","messages":[{"role":"user","content":"hi"}],"temperature":"warm"}"#, "`temperature`"),
         (r#"{"model":"sim/text","messages":[{"role":"wizard","content":"hi"}]}"#, "`messages[0].role`"),
         (r#"{"model":"sim/text","messages":[]}"#, "at least one message"),
-        (r#"{"model":"nobody/nothing","messages":[{"role":"user","content":"hi"}]}"#, "nobody/nothing is not a valid model ID"),
+        (
+            r#"{"model":"nobody/nothing","messages":[{"role":"user","content":"hi"}]}"#,
+            "nobody/nothing is not a valid model ID",
+        ),
     ];
     for (raw, needle) in cases {
         let (status, v) = error_of(post_raw(&env, raw).await).await;
@@ -49,7 +52,8 @@ async fn bad_requests_are_400s_naming_the_field() {
 async fn oversized_body_is_413() {
     let env = Env::start().await;
     let big = "x".repeat(70_000);
-    let (status, v) = error_of(env.chat(json!({"model":"sim/text","messages":[{"role":"user","content":big}]})).await).await;
+    let (status, v) =
+        error_of(env.chat(json!({"model":"sim/text","messages":[{"role":"user","content":big}]})).await).await;
     assert_eq!(status, 413);
     assert_eq!(v["error"]["metadata"]["error_type"], "payload_too_large");
 }

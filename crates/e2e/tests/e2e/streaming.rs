@@ -71,7 +71,8 @@ async fn tool_call_argument_deltas_pass_through_intact() {
     for a in &args {
         assert_eq!(serde_json::from_str::<Value>(a).unwrap()["city"], "Paris");
     }
-    let finish: Vec<&Value> = cs.iter().filter_map(|c| c["choices"].get(0)).filter(|ch| !ch["finish_reason"].is_null()).collect();
+    let finish: Vec<&Value> =
+        cs.iter().filter_map(|c| c["choices"].get(0)).filter(|ch| !ch["finish_reason"].is_null()).collect();
     assert_eq!(finish[0]["finish_reason"], "tool_calls");
 }
 

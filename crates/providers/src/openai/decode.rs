@@ -8,16 +8,14 @@ use crate::error::ProviderError;
 /// Decodes a 2xx body. A 200 whose body is an error object (some servers do
 /// that) is an upstream failure, not an empty answer.
 pub fn decode(body: &[u8]) -> Result<ChatResponse, ProviderError> {
-    let resp: ChatResponse = serde_json::from_slice(body)
-        .map_err(|e| ProviderError::InvalidResponse(format!("undecodable JSON: {e}")))?;
+    let resp: ChatResponse =
+        serde_json::from_slice(body).map_err(|e| ProviderError::InvalidResponse(format!("undecodable JSON: {e}")))?;
     if resp.choices.is_empty() {
         if let Some(err) = resp.extra.get("error") {
             let raw = serde_json::from_slice(body).ok();
             return Err(from_error_object(200, None, Some(err), raw));
         }
-        return Err(ProviderError::InvalidResponse(
-            "the answer has no choices".into(),
-        ));
+        return Err(ProviderError::InvalidResponse("the answer has no choices".into()));
     }
     Ok(resp)
 }
@@ -42,9 +40,7 @@ mod tests {
 
     #[test]
     fn error_inside_a_200_is_a_failure() {
-        let e =
-            decode(br#"{"error":{"message":"boom","type":"server_error","code":"server_error"}}"#)
-                .unwrap_err();
+        let e = decode(br#"{"error":{"message":"boom","type":"server_error","code":"server_error"}}"#).unwrap_err();
         assert!(e.retryable());
         assert!(decode(b"not json").is_err());
     }

@@ -89,10 +89,7 @@ impl<'a> From<&'a Message> for OaMessage<'a> {
 
 /// The effort to send as OpenAI's `reasoning_effort`, from either spelling.
 fn reasoning_effort(req: &ChatRequest) -> Option<&str> {
-    let from_obj = req
-        .reasoning
-        .as_ref()
-        .and_then(|r: &Reasoning| r.effort.as_deref());
+    let from_obj = req.reasoning.as_ref().and_then(|r: &Reasoning| r.effort.as_deref());
     from_obj.or(req.reasoning_effort.as_deref())
 }
 
@@ -103,19 +100,14 @@ pub fn hash_user(user: &str) -> String {
 }
 
 /// Encodes the request body for `POST {base}/chat/completions`.
-pub fn encode(
-    req: &ChatRequest,
-    upstream_model: &str,
-    quirks: &Quirks,
-) -> Result<Vec<u8>, serde_json::Error> {
+pub fn encode(req: &ChatRequest, upstream_model: &str, quirks: &Quirks) -> Result<Vec<u8>, serde_json::Error> {
     let stream = req.is_stream();
     let keep_extended = !quirks.openai_sampling_only;
     let body = Body {
         model: upstream_model,
         messages: req.messages.iter().map(OaMessage::from).collect(),
         stream,
-        stream_options: (stream && !quirks.no_stream_options)
-            .then(|| serde_json::json!({"include_usage": true})),
+        stream_options: (stream && !quirks.no_stream_options).then(|| serde_json::json!({"include_usage": true})),
         max_tokens: req.max_tokens,
         max_completion_tokens: req.max_completion_tokens,
         temperature: req.temperature,
@@ -148,24 +140,13 @@ mod tests {
 
     #[test]
     fn strips_openrouter_fields_and_keeps_unknown_ones() {
-        let r = req(
-            r#"{"model":"openai/gpt-4o","messages":[{"role":"user","content":"hi"}],
+        let r = req(r#"{"model":"openai/gpt-4o","messages":[{"role":"user","content":"hi"}],
             "provider":{"order":["openai"]},"models":["a/b"],"transforms":[],"usage":{"include":true},
             "session_id":"s","logit_bias":{"1":2},"my_param":7,"user":"alice","stream":true,
-            "reasoning":{"effort":"low"},"top_k":5}"#,
-        );
-        let v: Value =
-            serde_json::from_slice(&encode(&r, "gpt-4o-2024-08-06", &Quirks::default()).unwrap())
-                .unwrap();
+            "reasoning":{"effort":"low"},"top_k":5}"#);
+        let v: Value = serde_json::from_slice(&encode(&r, "gpt-4o-2024-08-06", &Quirks::default()).unwrap()).unwrap();
         assert_eq!(v["model"], "gpt-4o-2024-08-06");
-        for gone in [
-            "provider",
-            "models",
-            "transforms",
-            "usage",
-            "session_id",
-            "reasoning",
-        ] {
+        for gone in ["provider", "models", "transforms", "usage", "session_id", "reasoning"] {
             assert!(v.get(gone).is_none(), "{gone} leaked upstream");
         }
         assert_eq!(v["logit_bias"]["1"], 2);
@@ -179,13 +160,8 @@ mod tests {
 
     #[test]
     fn openai_proper_drops_sampling_it_lacks() {
-        let r = req(
-            r#"{"messages":[{"role":"user","content":"hi"}],"top_k":5,"min_p":0.1,"temperature":0.3}"#,
-        );
-        let q = Quirks {
-            openai_sampling_only: true,
-            ..Quirks::default()
-        };
+        let r = req(r#"{"messages":[{"role":"user","content":"hi"}],"top_k":5,"min_p":0.1,"temperature":0.3}"#);
+        let q = Quirks { openai_sampling_only: true, ..Quirks::default() };
         let v: Value = serde_json::from_slice(&encode(&r, "m", &q).unwrap()).unwrap();
         assert!(v.get("top_k").is_none() && v.get("min_p").is_none());
         assert_eq!(v["temperature"], 0.3);
@@ -194,13 +170,10 @@ mod tests {
 
     #[test]
     fn messages_keep_tool_calls_and_drop_reasoning() {
-        let r = req(
-            r#"{"messages":[{"role":"assistant","content":null,"reasoning":"hmm",
+        let r = req(r#"{"messages":[{"role":"assistant","content":null,"reasoning":"hmm",
             "tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},
-            {"role":"tool","tool_call_id":"call_1","content":"42"}]}"#,
-        );
-        let v: Value =
-            serde_json::from_slice(&encode(&r, "m", &Quirks::default()).unwrap()).unwrap();
+            {"role":"tool","tool_call_id":"call_1","content":"42"}]}"#);
+        let v: Value = serde_json::from_slice(&encode(&r, "m", &Quirks::default()).unwrap()).unwrap();
         assert_eq!(v["messages"][0]["tool_calls"][0]["id"], "call_1");
         assert!(v["messages"][0].get("reasoning").is_none());
         assert_eq!(v["messages"][1]["tool_call_id"], "call_1");

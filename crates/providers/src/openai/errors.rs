@@ -9,11 +9,7 @@ use crate::error::{ProviderError, UpstreamFailure, kind_for_status};
 const MAX_RAW: usize = 4096;
 
 /// Classifies an error answer: HTTP status, headers and body.
-pub fn map_error(
-    status: u16,
-    retry_after: Option<std::time::Duration>,
-    body: &[u8],
-) -> ProviderError {
+pub fn map_error(status: u16, retry_after: Option<std::time::Duration>, body: &[u8]) -> ProviderError {
     let raw: Option<Value> = serde_json::from_slice(body).ok().or_else(|| {
         let text = String::from_utf8_lossy(&body[..body.len().min(MAX_RAW)]).into_owned();
         (!text.is_empty()).then_some(Value::String(text))
@@ -45,21 +41,12 @@ pub fn from_error_object(
         // An error event inside a 200 stream: classify by its words.
         kind = match hint {
             "rate_limit_exceeded" | "tokens" | "requests" => ErrorType::RateLimitExceeded,
-            "overloaded" | "overloaded_error" | "service_unavailable" => {
-                ErrorType::ProviderOverloaded
-            }
+            "overloaded" | "overloaded_error" | "service_unavailable" => ErrorType::ProviderOverloaded,
             "invalid_request_error" => ErrorType::InvalidRequest,
             _ => ErrorType::ProviderUnavailable,
         };
     }
-    ProviderError::Upstream(UpstreamFailure {
-        status,
-        kind,
-        message,
-        raw,
-        provider_code: code.or(etype),
-        retry_after,
-    })
+    ProviderError::Upstream(UpstreamFailure { status, kind, message, raw, provider_code: code.or(etype), retry_after })
 }
 
 fn value_text(v: &Value) -> Option<String> {
@@ -91,7 +78,8 @@ mod tests {
 
     #[test]
     fn rate_limit_keeps_retry_after_and_is_retryable() {
-        let body = br#"{"error":{"message":"Rate limit reached","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#;
+        let body =
+            br#"{"error":{"message":"Rate limit reached","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#;
         let e = map_error(429, Some(std::time::Duration::from_secs(2)), body);
         assert!(e.retryable());
         assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(2)));
@@ -103,13 +91,7 @@ mod tests {
         let e = map_error(400, None, b"bad things");
         assert!(!e.retryable());
         assert_eq!(failure(e).raw, Some(Value::String("bad things".into())));
-        assert_eq!(
-            failure(map_error(503, None, b"")).kind,
-            ErrorType::ProviderOverloaded
-        );
-        assert_eq!(
-            failure(map_error(500, None, b"{}")).kind,
-            ErrorType::ProviderUnavailable
-        );
+        assert_eq!(failure(map_error(503, None, b"")).kind, ErrorType::ProviderOverloaded);
+        assert_eq!(failure(map_error(500, None, b"{}")).kind, ErrorType::ProviderUnavailable);
     }
 }

@@ -19,18 +19,15 @@ pub fn decode_event(ev: &SseEvent) -> Result<Option<StreamEvent>, ProviderError>
     }
     match serde_json::from_str::<ChatChunk>(data) {
         Ok(chunk) if chunk.error.is_none() && !chunk.extra.contains_key("error") => {
-            Ok(Some(StreamEvent::Chunk(chunk)))
+            Ok(Some(StreamEvent::Chunk(Box::new(chunk))))
         }
         _ => {
             // Either an error event or something that is not a chunk at all.
-            let v: Value = serde_json::from_str(data).map_err(|e| {
-                ProviderError::InvalidResponse(format!("undecodable stream event: {e}"))
-            })?;
+            let v: Value = serde_json::from_str(data)
+                .map_err(|e| ProviderError::InvalidResponse(format!("undecodable stream event: {e}")))?;
             match v.get("error") {
                 Some(err) => Err(from_error_object(200, None, Some(err), Some(v.clone()))),
-                None => Err(ProviderError::InvalidResponse(
-                    "stream event is not a chat completion chunk".into(),
-                )),
+                None => Err(ProviderError::InvalidResponse("stream event is not a chat completion chunk".into())),
             }
         }
     }
@@ -42,24 +39,19 @@ mod tests {
     use crate::sse::SseDecoder;
 
     fn fixture(name: &str) -> Vec<StreamEvent> {
-        let path = format!(
-            "{}/tests/fixtures/openai/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/tests/fixtures/openai/{name}", env!("CARGO_MANIFEST_DIR"));
         let bytes = std::fs::read(path).unwrap();
         let mut d = SseDecoder::default();
         let mut evs = Vec::new();
         d.push(&bytes, &mut evs).unwrap();
         d.finish(&mut evs).unwrap();
-        evs.iter()
-            .filter_map(|e| decode_event(e).unwrap())
-            .collect()
+        evs.iter().filter_map(|e| decode_event(e).unwrap()).collect()
     }
 
     fn chunks(evs: &[StreamEvent]) -> Vec<&ChatChunk> {
         evs.iter()
             .filter_map(|e| match e {
-                StreamEvent::Chunk(c) => Some(c),
+                StreamEvent::Chunk(c) => Some(&**c),
                 StreamEvent::Done => None,
             })
             .collect()
@@ -98,29 +90,17 @@ mod tests {
             assert!(cs.last().unwrap().usage.is_some(), "{name}");
         }
         let refusal = fixture("chat-stream-refusal.sse");
-        assert!(
-            chunks(&refusal)
-                .iter()
-                .any(|c| c.choices.iter().any(|ch| ch.delta.refusal.is_some()))
-        );
+        assert!(chunks(&refusal).iter().any(|c| c.choices.iter().any(|ch| ch.delta.refusal.is_some())));
     }
 
     #[test]
     fn error_events_become_failures() {
         let ev = SseEvent {
             event: None,
-            data:
-                r#"{"error":{"message":"overloaded","type":"server_error","code":"server_error"}}"#
-                    .into(),
+            data: r#"{"error":{"message":"overloaded","type":"server_error","code":"server_error"}}"#.into(),
         };
         assert!(decode_event(&ev).unwrap_err().retryable());
-        let ev = SseEvent {
-            event: None,
-            data: "{nope".into(),
-        };
-        assert!(matches!(
-            decode_event(&ev),
-            Err(ProviderError::InvalidResponse(_))
-        ));
+        let ev = SseEvent { event: None, data: "{nope".into() };
+        assert!(matches!(decode_event(&ev), Err(ProviderError::InvalidResponse(_))));
     }
 }

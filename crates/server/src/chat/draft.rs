@@ -83,9 +83,7 @@ pub fn new_generation_id() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    let tail: String = (0..20)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect();
+    let tail: String = (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
     format!("gen-{}-{tail}", now_ms())
 }
 
@@ -106,13 +104,7 @@ pub fn estimate_prompt_tokens(req: &ChatRequest) -> u64 {
 
 impl Draft {
     /// Starts a draft for an authenticated request.
-    pub fn new(
-        state: Arc<AppState>,
-        caller: Caller,
-        model: String,
-        streamed: bool,
-        started: Instant,
-    ) -> Draft {
+    pub fn new(state: Arc<AppState>, caller: Caller, model: String, streamed: bool, started: Instant) -> Draft {
         Draft {
             state,
             id: new_generation_id(),
@@ -187,10 +179,7 @@ impl Draft {
             upstream_inference_completions_cost: cost.completion.as_usd_f64(),
         });
         if usage.prompt_tokens_details.is_none() {
-            usage.prompt_tokens_details = Some(PromptTokensDetails {
-                cached_tokens: Some(0),
-                ..Default::default()
-            });
+            usage.prompt_tokens_details = Some(PromptTokensDetails { cached_tokens: Some(0), ..Default::default() });
         }
         (usage, cost, estimated)
     }
@@ -199,10 +188,7 @@ impl Draft {
     pub fn finish(&mut self, status: u16, error: Option<String>, cancelled: bool) -> (Usage, Cost) {
         // Zero-completion insurance: nothing is charged for a failed
         // generation, nor for one that produced no tokens and no finish.
-        let produced = self
-            .usage
-            .as_ref()
-            .map_or(self.completion_pieces > 0, |u| u.completion_tokens > 0);
+        let produced = self.usage.as_ref().map_or(self.completion_pieces > 0, |u| u.completion_tokens > 0);
         let failed = error.is_some() && !cancelled;
         let charge = !failed && (produced || self.finish.is_some());
         let (usage, cost, estimated) = self.final_usage(charge);

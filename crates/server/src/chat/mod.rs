@@ -22,11 +22,7 @@ use crate::state::AppState;
 use crate::timing::server_timing;
 
 /// The handler.
-pub async fn chat_completions(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn chat_completions(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
     match handle(state, &headers, body, started).await {
         Ok(resp) => resp,
@@ -43,9 +39,7 @@ async fn handle(
     // Phase 1: accept.
     let caller = state.auth.authenticate(headers).await?;
     if caller.key.is_management {
-        return Err(GatewayError::Forbidden(
-            "Management keys cannot be used for inference; create an API key".into(),
-        ));
+        return Err(GatewayError::Forbidden("Management keys cannot be used for inference; create an API key".into()));
     }
     let bytes = crate::body::read_limited(headers, body, state.max_body_bytes).await?;
 
@@ -57,21 +51,14 @@ async fn handle(
         .filter(|m| !m.is_empty())
         .or_else(|| state.default_model.clone())
         .ok_or_else(|| GatewayError::BadRequest("`model` is required".into()))?;
-    let mut draft = Draft::new(
-        state.clone(),
-        caller,
-        model.clone(),
-        req.is_stream(),
-        started,
-    );
+    let mut draft = Draft::new(state.clone(), caller, model.clone(), req.is_stream(), started);
     let result = run(&state, req, model, &mut draft).await;
     match result {
         Ok(resp) => Ok(resp),
         Err(e) => {
             draft.finish(e.status(), Some(e.to_string()), false);
             let mut resp = e.into_response();
-            resp.headers_mut()
-                .insert("x-generation-id", header_value(&draft.id));
+            resp.headers_mut().insert("x-generation-id", header_value(&draft.id));
             Ok(resp)
         }
     }
@@ -84,34 +71,27 @@ async fn run(
     draft: &mut Draft,
 ) -> Result<Response, GatewayError> {
     if req.messages.is_empty() {
-        return Err(GatewayError::BadRequest(
-            "`messages` must contain at least one message".into(),
-        ));
+        return Err(GatewayError::BadRequest("`messages` must contain at least one message".into()));
     }
     // Phase 3: plan.
     let mut wanted: Vec<&str> = vec![model.as_str()];
     if let Some(extra) = &req.models {
         wanted.extend(extra.iter().map(String::as_str).filter(|m| *m != model));
     }
-    let plan =
-        plan(&state.catalog, &wanted).map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+    let plan = plan(&state.catalog, &wanted).map_err(|e| GatewayError::BadRequest(e.to_string()))?;
     let primary = plan.attempts.first().map(|a| a.model(&state.catalog));
-    let all_free = plan
-        .attempts
-        .iter()
-        .all(|a| a.endpoint(&state.catalog).is_free());
+    let all_free = plan.attempts.iter().all(|a| a.endpoint(&state.catalog).is_free());
     if draft.caller.key.billing == switchyard_store::Billing::Prepaid
         && !all_free
         && draft.caller.account.balance().0 <= 0
     {
         return Err(GatewayError::PaymentRequired(
-            "Insufficient credits: this account's balance is exhausted. Add credits with `switchyard credits grant`".into(),
+            "Insufficient credits: this account's balance is exhausted. Add credits with `switchyard credits grant`"
+                .into(),
         ));
     }
     if primary.is_none() {
-        return Err(GatewayError::NotFound(format!(
-            "No endpoints found for {model}"
-        )));
+        return Err(GatewayError::NotFound(format!("No endpoints found for {model}")));
     }
     draft.prompt_estimate = estimate_prompt_tokens(&req);
 
@@ -124,15 +104,7 @@ async fn run(
         draft.model = slug;
         let t0 = Instant::now();
         let outcome = if req.is_stream() {
-            stream::start(
-                state,
-                req.clone(),
-                upstream.clone(),
-                served.clone(),
-                draft,
-                t0,
-            )
-            .await
+            stream::start(state, req.clone(), upstream.clone(), served.clone(), draft, t0).await
         } else {
             complete(&upstream, &req, served.clone(), draft, t0).await
         };
@@ -159,11 +131,7 @@ async fn run(
         }
     }
     let (error, provider_name) = last.ok_or_else(|| GatewayError::Internal("empty plan".into()))?;
-    Err(GatewayError::Provider {
-        error,
-        provider_name,
-        attempts: draft.attempts.len(),
-    })
+    Err(GatewayError::Provider { error: Box::new(error), provider_name, attempts: draft.attempts.len() })
 }
 
 fn resolve(
@@ -176,9 +144,7 @@ fn resolve(
         .upstreams
         .get(&endpoint.provider)
         .cloned()
-        .ok_or_else(|| {
-            GatewayError::Internal(format!("provider {} not enabled", endpoint.provider))
-        })?;
+        .ok_or_else(|| GatewayError::Internal(format!("provider {} not enabled", endpoint.provider)))?;
     let served = Served {
         provider_slug: endpoint.provider.clone(),
         provider_name: upstream.config.name.clone(),
@@ -198,9 +164,7 @@ async fn complete(
 ) -> Result<Response, ProviderError> {
     let answer = call(upstream, req, &served.upstream_model).await?;
     let Answer::Complete(mut resp) = answer else {
-        return Err(ProviderError::InvalidResponse(
-            "stream answer to a non-stream request".into(),
-        ));
+        return Err(ProviderError::InvalidResponse("stream answer to a non-stream request".into()));
     };
     let upstream_time = t0.elapsed();
     draft.first_content = Some(Instant::now());
@@ -208,16 +172,8 @@ async fn complete(
     draft.served = Some(served.clone());
     draft.upstream_id = Some(std::mem::take(&mut resp.id));
     draft.usage = resp.usage.take();
-    draft.completion_pieces = resp
-        .choices
-        .iter()
-        .map(|c| {
-            c.message
-                .content
-                .as_ref()
-                .map_or(0, |t| (t.len() as u64).div_ceil(4))
-        })
-        .sum();
+    draft.completion_pieces =
+        resp.choices.iter().map(|c| c.message.content.as_ref().map_or(0, |t| (t.len() as u64).div_ceil(4))).sum();
     for choice in &mut resp.choices {
         if let Some(native) = choice.finish_reason.take() {
             let normalized = FinishReason::normalize(&native).as_str().to_owned();
@@ -240,19 +196,12 @@ async fn complete(
         usage: Some(usage),
         ..resp
     };
-    let body =
-        serde_json::to_vec(&out).map_err(|e| ProviderError::InvalidResponse(e.to_string()))?;
+    let body = serde_json::to_vec(&out).map_err(|e| ProviderError::InvalidResponse(e.to_string()))?;
     let mut r = Response::new(Body::from(Bytes::from(body)));
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert("x-generation-id", header_value(&draft.id));
-    h.insert(
-        "server-timing",
-        server_timing(draft.started.elapsed(), upstream_time),
-    );
+    h.insert("server-timing", server_timing(draft.started.elapsed(), upstream_time));
     Ok(r)
 }
 

@@ -26,8 +26,7 @@ use crate::timing::server_timing;
 
 const KEEPALIVE: &[u8] = b": SWITCHYARD PROCESSING\n\n";
 
-type FirstEvent =
-    Pin<Box<dyn Future<Output = Result<(ChunkStream, StreamEvent), ProviderError>> + Send>>;
+type FirstEvent = Pin<Box<dyn Future<Output = Result<(ChunkStream, StreamEvent), ProviderError>> + Send>>;
 
 /// Starts a streaming attempt. `Err` means nothing was sent to the client
 /// and the caller may try the next endpoint.
@@ -42,9 +41,7 @@ pub(super) async fn start(
     let model = served.upstream_model.clone();
     let mut first: FirstEvent = Box::pin(async move {
         let Answer::Stream(mut cs) = call(&upstream, &req, &model).await? else {
-            return Err(ProviderError::InvalidResponse(
-                "whole answer to a stream request".into(),
-            ));
+            return Err(ProviderError::InvalidResponse("whole answer to a stream request".into()));
         };
         match cs.next().await? {
             Some(ev) => Ok((cs, ev)),
@@ -52,14 +49,12 @@ pub(super) async fn start(
         }
     });
     let phase = match tokio::time::timeout(state.keepalive, &mut first).await {
-        Ok(Ok((cs, ev))) => Phase::Streaming {
-            cs,
-            pending: Some(ev),
-        },
+        Ok(Ok((cs, ev))) => Phase::Streaming { cs, pending: Some(ev) },
         Ok(Err(e)) => return Err(e),
         Err(_) => Phase::Waiting(first),
     };
     let upstream_time = t0.elapsed();
+    let waiting = matches!(phase, Phase::Waiting(_));
     draft.served = Some(served.clone());
     if matches!(phase, Phase::Streaming { .. }) {
         draft.attempts.push(AttemptLog {
@@ -76,17 +71,15 @@ pub(super) async fn start(
         draft: draft.take(),
         provider_name: served.provider_name,
         keepalive: state.keepalive,
-        timer: Box::pin(tokio::time::sleep(state.keepalive)),
+        // A stream committed by waiting sends its first keep-alive at once.
+        timer: Box::pin(tokio::time::sleep(if waiting { Duration::ZERO } else { state.keepalive })),
         t0,
     };
     let id = pump.draft.id.clone();
     let body = Body::from_stream(futures_util::stream::unfold(pump, |p| p.step()));
     let mut resp = Response::new(body);
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-generation-id", header_value(&id));
     h.insert("server-timing", server_timing(total, upstream_time));
@@ -97,10 +90,7 @@ enum Phase {
     /// Status committed by a keep-alive; the first event is still awaited.
     Waiting(FirstEvent),
     /// Forwarding chunks.
-    Streaming {
-        cs: ChunkStream,
-        pending: Option<StreamEvent>,
-    },
+    Streaming { cs: ChunkStream, pending: Option<StreamEvent> },
     /// Sending the closing events.
     Closing(VecDeque<Bytes>),
     /// Nothing more.
@@ -167,7 +157,7 @@ impl Pump {
             };
             match event {
                 Ok(Some(StreamEvent::Chunk(chunk))) => {
-                    if let Some(bytes) = self.forward(chunk) {
+                    if let Some(bytes) = self.forward(*chunk) {
                         self.rearm();
                         return Some((Ok(bytes), self));
                     }
@@ -233,18 +223,12 @@ impl Pump {
         let mut out = BytesMut::new();
         let err_text = error.as_ref().map(ToString::to_string);
         if let Some(e) = error {
-            let ge = GatewayError::Provider {
-                error: e,
-                provider_name: self.provider_name.clone(),
-                attempts: 1,
-            };
+            let ge =
+                GatewayError::Provider { error: Box::new(e), provider_name: self.provider_name.clone(), attempts: 1 };
             let mut chunk = ChatChunk {
                 error: Some(ge.detail()),
                 choices: vec![ChunkChoice {
-                    delta: Delta {
-                        content: Some(String::new()),
-                        ..Delta::default()
-                    },
+                    delta: Delta { content: Some(String::new()), ..Delta::default() },
                     finish_reason: Some("error".into()),
                     ..ChunkChoice::default()
                 }],
@@ -253,20 +237,11 @@ impl Pump {
             chunk.object = "chat.completion.chunk".into();
             self.stamp(&mut chunk);
             out.put(sse(&chunk));
-            self.draft.finish = Some((
-                "error".into(),
-                self.draft
-                    .finish
-                    .take()
-                    .map(|f| f.1)
-                    .unwrap_or_else(|| "error".into()),
-            ));
+            self.draft.finish =
+                Some(("error".into(), self.draft.finish.take().map(|f| f.1).unwrap_or_else(|| "error".into())));
         }
         let (usage, _) = self.draft.finish(200, err_text, false);
-        let mut last = ChatChunk {
-            usage: Some(usage),
-            ..ChatChunk::default()
-        };
+        let mut last = ChatChunk { usage: Some(usage), ..ChatChunk::default() };
         last.object = "chat.completion.chunk".into();
         self.stamp(&mut last);
         out.put(sse(&last));
