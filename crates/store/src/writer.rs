@@ -11,6 +11,8 @@ use crate::{GenerationRecord, Store};
 
 /// Largest batch written in one transaction.
 const MAX_BATCH: usize = 512;
+/// How long the writer waits for more records before writing a batch.
+const GATHER: Duration = Duration::from_millis(20);
 
 /// Where requests drop their records. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -55,6 +57,17 @@ impl GenerationWriter {
 async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<GenerationRecord>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // Gather for a moment so that light traffic also makes few, larger
+        // transactions: one per record would cost more CPU than the request.
+        if batch.len() < MAX_BATCH {
+            tokio::time::sleep(GATHER).await;
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(rec) => batch.push(rec),
+                    Err(_) => break,
+                }
+            }
+        }
         write_with_retry(&store, &batch).await;
         batch.clear();
     }
