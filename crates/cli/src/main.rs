@@ -179,8 +179,17 @@ fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+fn main() -> Result<()> {
+    // Worker threads default to one per core; fewer trade peak throughput for
+    // fewer cross-thread wake-ups on small machines.
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = std::env::var("SWITCHYARD_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).filter(|n| *n > 0) {
+        rt.worker_threads(n);
+    }
+    rt.enable_all().build().context("starting the async runtime")?.block_on(run())
+}
+
+async fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SWITCHYARD_LOG")

@@ -106,7 +106,7 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
     .map_err(|e| ProviderError::Unsupported(format!("request cannot be encoded: {e}")))?;
 
     let t = upstream.timeouts;
-    let send = upstream.client.post(&upstream.chat_url).headers(upstream.headers.clone()).body(body).send();
+    let send = upstream.client.post(upstream.chat_url.clone()).headers(upstream.headers.clone()).body(body).send();
     let resp = match tokio::time::timeout(t.first_byte, send).await {
         Err(_) => return Err(ProviderError::Timeout(t.first_byte)),
         Ok(Err(e)) => return Err(ProviderError::from_transport(&e, t.first_byte)),

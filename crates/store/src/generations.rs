@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::Row;
 use switchyard_api::NanoUsd;
 
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 /// Everything recorded about one request.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -69,60 +69,108 @@ const COLUMNS: &str = "id, account_id, key_hash, model, provider_name, provider_
     latency_ms, ttft_ms, generation_time_ms, finish_reason, native_finish_reason, streamed, cancelled, status, error, \
     attempts, created_at";
 
+/// Rows per multi-row INSERT: 26 columns x 200 rows stays far below every
+/// database's bind-parameter limit.
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// `($1, ..., $k), ($k+1, ...)` for `rows` rows of `cols` parameters.
+/// SQLite gets anonymous `?` instead: looking up a numbered parameter's name
+/// scans all of them, which makes binding a large statement quadratic.
+fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
+    placeholders_with(backend, rows, &vec![""; cols])
+}
+
+/// Like [`placeholders`], but a non-empty entry of `fixed` is written as a
+/// literal instead of a parameter.
+fn placeholders_with(backend: Backend, rows: usize, fixed: &[&str]) -> String {
+    let mut n = 0;
+    let mut out = String::with_capacity(rows * fixed.len() * 5);
+    for r in 0..rows {
+        out.push_str(if r == 0 { "(" } else { ", (" });
+        for (c, lit) in fixed.iter().enumerate() {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            if lit.is_empty() && backend == Backend::Sqlite {
+                out.push('?');
+            } else if lit.is_empty() {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push_str(lit);
+            }
+        }
+        out.push(')');
+    }
+    out
+}
+
 impl Store {
     /// Writes a batch of generations with their ledger debits and key usage,
-    /// in one transaction.
+    /// in one transaction of a few multi-row statements (one statement per
+    /// record would cost more than the request it records).
     pub async fn insert_generations(&self, batch: &[GenerationRecord]) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        let insert = format!(
-            "INSERT INTO generations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
-        );
-        for g in batch {
-            sqlx::query(&insert)
-                .bind(&g.id)
-                .bind(&g.account_id)
-                .bind(&g.key_hash)
-                .bind(&g.model)
-                .bind(&g.provider_name)
-                .bind(&g.provider_slug)
-                .bind(&g.upstream_model)
-                .bind(&g.upstream_id)
-                .bind(g.tokens_prompt)
-                .bind(g.tokens_completion)
-                .bind(g.tokens_reasoning)
-                .bind(g.tokens_cached)
-                .bind(g.tokens_cache_write)
-                .bind(i64::from(g.usage_estimated))
-                .bind(g.cost.0)
-                .bind(g.latency_ms)
-                .bind(g.ttft_ms)
-                .bind(g.generation_time_ms)
-                .bind(&g.finish_reason)
-                .bind(&g.native_finish_reason)
-                .bind(i64::from(g.streamed))
-                .bind(i64::from(g.cancelled))
-                .bind(i64::from(g.status))
-                .bind(&g.error)
-                .bind(g.attempts.to_string())
-                .bind(g.created_at)
-                .execute(&mut *tx)
-                .await?;
-            if g.cost.0 != 0 {
-                sqlx::query(
-                    "INSERT INTO credit_ledger (account_id, kind, amount_nano, generation_id, note, created_at) VALUES ($1, 'usage', $2, $3, NULL, $4)",
-                )
-                .bind(&g.account_id)
-                .bind(-g.cost.0)
-                .bind(&g.id)
-                .bind(g.created_at)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("UPDATE api_keys SET usage_nano = usage_nano + $1 WHERE hash = $2")
-                    .bind(g.cost.0)
+        for part in batch.chunks(ROWS_PER_STATEMENT) {
+            let sql =
+                format!("INSERT INTO generations ({COLUMNS}) VALUES {}", placeholders(self.backend(), part.len(), 26));
+            // Not cached as a prepared statement: its text varies with the row count.
+            let mut q = sqlx::query(&sql).persistent(false);
+            for g in part {
+                q = q
+                    .bind(&g.id)
+                    .bind(&g.account_id)
                     .bind(&g.key_hash)
-                    .execute(&mut *tx)
-                    .await?;
+                    .bind(&g.model)
+                    .bind(&g.provider_name)
+                    .bind(&g.provider_slug)
+                    .bind(&g.upstream_model)
+                    .bind(&g.upstream_id)
+                    .bind(g.tokens_prompt)
+                    .bind(g.tokens_completion)
+                    .bind(g.tokens_reasoning)
+                    .bind(g.tokens_cached)
+                    .bind(g.tokens_cache_write)
+                    .bind(i64::from(g.usage_estimated))
+                    .bind(g.cost.0)
+                    .bind(g.latency_ms)
+                    .bind(g.ttft_ms)
+                    .bind(g.generation_time_ms)
+                    .bind(&g.finish_reason)
+                    .bind(&g.native_finish_reason)
+                    .bind(i64::from(g.streamed))
+                    .bind(i64::from(g.cancelled))
+                    .bind(i64::from(g.status))
+                    .bind(&g.error)
+                    .bind(g.attempts.to_string())
+                    .bind(g.created_at);
             }
+            q.execute(&mut *tx).await?;
+
+            let costed: Vec<&GenerationRecord> = part.iter().filter(|g| g.cost.0 != 0).collect();
+            if !costed.is_empty() {
+                let sql = format!(
+                    "INSERT INTO credit_ledger (account_id, kind, amount_nano, generation_id, created_at) VALUES {}",
+                    placeholders_with(self.backend(), costed.len(), &["", "'usage'", "", "", ""])
+                );
+                let mut q = sqlx::query(&sql).persistent(false);
+                for g in &costed {
+                    q = q.bind(&g.account_id).bind(-g.cost.0).bind(&g.id).bind(g.created_at);
+                }
+                q.execute(&mut *tx).await?;
+            }
+        }
+        let mut per_key: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+        for g in batch.iter().filter(|g| g.cost.0 != 0) {
+            *per_key.entry(g.key_hash.as_str()).or_default() += g.cost.0;
+        }
+        for (hash, cost) in per_key {
+            sqlx::query("UPDATE api_keys SET usage_nano = usage_nano + $1 WHERE hash = $2")
+                .bind(cost)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -173,5 +221,17 @@ impl Store {
         .fetch_one(self.pool())
         .await?;
         Ok(NanoUsd(row.try_get("total")?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_number_parameters_across_rows() {
+        use crate::Backend::{Postgres, Sqlite};
+        assert_eq!(super::placeholders(Postgres, 2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(super::placeholders(Sqlite, 2, 2), "(?, ?), (?, ?)");
+        let pg = super::placeholders_with(Postgres, 2, &["", "'usage'", ""]);
+        assert_eq!(pg, "($1, 'usage', $2), ($3, 'usage', $4)");
     }
 }
