@@ -8,6 +8,7 @@
 pub mod chat;
 pub mod error;
 pub mod finish;
+pub mod generation;
 pub mod models;
 pub mod money;
 pub mod response;

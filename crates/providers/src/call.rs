@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use switchyard_api::{ChatChunk, ChatRequest, ChatResponse};
 
+use crate::anthropic::{self, DecodeOptions};
 use crate::error::{ProviderError, parse_retry_after};
 use crate::openai;
 use crate::sse::{SseDecoder, SseEvent};
@@ -24,6 +25,9 @@ pub enum StreamEvent {
 }
 
 /// What a successful exchange produced.
+// Returned once and unpacked at once: boxing the response would cost an
+// allocation per request to save a few hundred bytes of stack.
+#[allow(clippy::large_enum_variant)]
 pub enum Answer {
     /// A whole, non-streaming answer.
     Complete(ChatResponse),
@@ -31,14 +35,50 @@ pub enum Answer {
     Stream(ChunkStream),
 }
 
+/// Native stream events to canonical ones, per protocol. OpenAI's chunks
+/// stand alone; Anthropic's need what earlier events said.
+enum EventDecoder {
+    Openai,
+    Anthropic(anthropic::stream::StreamState),
+}
+
+impl EventDecoder {
+    fn new(protocol: Protocol, req: &ChatRequest) -> EventDecoder {
+        match protocol {
+            Protocol::Openai => EventDecoder::Openai,
+            Protocol::Anthropic => {
+                EventDecoder::Anthropic(anthropic::stream::StreamState::new(DecodeOptions::for_request(req)))
+            }
+        }
+    }
+
+    /// Decodes one native event into zero or more canonical ones.
+    fn decode(&mut self, ev: &SseEvent, out: &mut VecDeque<StreamEvent>) -> Result<(), ProviderError> {
+        match self {
+            EventDecoder::Openai => out.extend(openai::stream::decode_event(ev)?),
+            EventDecoder::Anthropic(state) => state.decode_event(ev, out)?,
+        }
+        Ok(())
+    }
+}
+
+/// Everything between the body bytes and the canonical events. Boxed in
+/// [`ChunkStream`] so the stream handle stays small for its holders.
+struct Decoding {
+    sse: SseDecoder,
+    events: VecDeque<SseEvent>,
+    scratch: Vec<SseEvent>,
+    /// Canonical events decoded but not yet handed out: one native event
+    /// may produce several.
+    ready: VecDeque<StreamEvent>,
+    native: EventDecoder,
+}
+
 /// A canonical view of an upstream stream. Dropping it closes the upstream
 /// connection, which is how a client's disconnect cancels generation.
 pub struct ChunkStream {
     body: BoxStream<'static, Result<Bytes, reqwest::Error>>,
-    decoder: SseDecoder,
-    events: VecDeque<SseEvent>,
-    scratch: Vec<SseEvent>,
-    protocol: Protocol,
+    dec: Box<Decoding>,
     idle: Duration,
     finished: bool,
     eof: bool,
@@ -46,21 +86,25 @@ pub struct ChunkStream {
 }
 
 impl ChunkStream {
-    /// The next event; `Ok(None)` after `[DONE]`. Cancel-safe: dropping the
-    /// future between events loses nothing. A stream that ends
-    /// without `[DONE]` yields [`ProviderError::Disconnected`]; the caller
-    /// knows whether a finish reason had already arrived.
+    /// The next event; `Ok(None)` after the end (`[DONE]`, `message_stop`).
+    /// Cancel-safe: only the body read awaits, and decoding between reads is
+    /// synchronous, so dropping the future between events loses nothing. A
+    /// stream that ends without its end marker yields
+    /// [`ProviderError::Disconnected`]; the caller knows whether a finish
+    /// reason had already arrived.
     pub async fn next(&mut self) -> Result<Option<StreamEvent>, ProviderError> {
         loop {
-            while let Some(ev) = self.events.pop_front() {
-                let decoded = match self.protocol {
-                    Protocol::Openai => openai::stream::decode_event(&ev)?,
-                };
-                if let Some(d) = decoded {
+            if !self.finished {
+                let dec = &mut *self.dec;
+                if let Some(d) = dec.ready.pop_front() {
                     if matches!(d, StreamEvent::Done) {
                         self.finished = true;
                     }
                     return Ok(Some(d));
+                }
+                if let Some(ev) = dec.events.pop_front() {
+                    dec.native.decode(&ev, &mut dec.ready)?;
+                    continue;
                 }
             }
             if self.finished {
@@ -89,24 +133,27 @@ impl ChunkStream {
 
     fn feed(&mut self, bytes: &[u8], eof: bool) -> Result<(), ProviderError> {
         let invalid = |e: crate::sse::SseError| ProviderError::InvalidResponse(e.to_string());
-        self.decoder.push(bytes, &mut self.scratch).map_err(invalid)?;
+        let dec = &mut *self.dec;
+        dec.sse.push(bytes, &mut dec.scratch).map_err(invalid)?;
         if eof {
-            self.decoder.finish(&mut self.scratch).map_err(invalid)?;
+            dec.sse.finish(&mut dec.scratch).map_err(invalid)?;
         }
-        self.events.extend(self.scratch.drain(..));
+        dec.events.extend(dec.scratch.drain(..));
         Ok(())
     }
 }
 
 /// Sends the canonical request to `upstream` as `upstream_model`.
 pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) -> Result<Answer, ProviderError> {
-    let body = match upstream.config.protocol {
-        Protocol::Openai => openai::encode::encode(req, upstream_model, &upstream.config.quirks),
-    }
-    .map_err(|e| ProviderError::Unsupported(format!("request cannot be encoded: {e}")))?;
+    let protocol = upstream.config.protocol;
+    let body = match protocol {
+        Protocol::Openai => openai::encode::encode(req, upstream_model, &upstream.config.quirks)
+            .map_err(|e| ProviderError::Unsupported(format!("request cannot be encoded: {e}")))?,
+        Protocol::Anthropic => anthropic::encode::encode(req, upstream_model)?,
+    };
 
     let t = upstream.timeouts;
-    let send = upstream.client.post(upstream.chat_url.clone()).headers(upstream.headers.clone()).body(body).send();
+    let send = upstream.client.post(upstream.endpoint_url.clone()).headers(upstream.headers.clone()).body(body).send();
     let resp = match tokio::time::timeout(t.first_byte, send).await {
         Err(_) => return Err(ProviderError::Timeout(t.first_byte)),
         Ok(Err(e)) => return Err(ProviderError::from_transport(&e, t.first_byte)),
@@ -116,17 +163,21 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
     if !status.is_success() {
         let retry_after = parse_retry_after(resp.headers());
         let bytes = read_body(resp, t.idle).await.unwrap_or_default();
-        return Err(match upstream.config.protocol {
+        return Err(match protocol {
             Protocol::Openai => openai::errors::map_error(status.as_u16(), retry_after, &bytes),
+            Protocol::Anthropic => anthropic::errors::map_error(status.as_u16(), retry_after, &bytes),
         });
     }
     if req.is_stream() {
         return Ok(Answer::Stream(ChunkStream {
             body: resp.bytes_stream().boxed(),
-            decoder: SseDecoder::default(),
-            events: VecDeque::new(),
-            scratch: Vec::new(),
-            protocol: upstream.config.protocol,
+            dec: Box::new(Decoding {
+                sse: SseDecoder::default(),
+                events: VecDeque::new(),
+                scratch: Vec::new(),
+                ready: VecDeque::new(),
+                native: EventDecoder::new(protocol, req),
+            }),
             idle: t.idle,
             finished: false,
             eof: false,
@@ -134,9 +185,11 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
         }));
     }
     let bytes = read_body(resp, t.idle).await?;
-    match upstream.config.protocol {
-        Protocol::Openai => openai::decode::decode(&bytes).map(Answer::Complete),
+    match protocol {
+        Protocol::Openai => openai::decode::decode(&bytes),
+        Protocol::Anthropic => anthropic::decode::decode(&bytes, &DecodeOptions::for_request(req)),
     }
+    .map(Answer::Complete)
 }
 
 /// Reads a whole body within the idle deadline.

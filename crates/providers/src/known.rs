@@ -1,7 +1,9 @@
-//! The OpenAI-compatible providers Switchyard knows by name: rows of data,
-//! enabled by their usual API-key environment variable.
+//! The providers Switchyard knows by name: rows of data, enabled by their
+//! usual API-key environment variable. Most speak OpenAI's protocol; the
+//! rest name their own.
 
 use crate::openai::Quirks;
+use crate::upstream::Protocol;
 
 /// A provider known without configuration.
 #[derive(Clone, Copy, Debug)]
@@ -18,6 +20,8 @@ pub struct KnownProvider {
     pub base_url_env: &'static str,
     /// OpenAI proper refuses sampling parameters it lacks.
     pub openai_sampling_only: bool,
+    /// Wire protocol.
+    pub protocol: Protocol,
 }
 
 impl KnownProvider {
@@ -52,6 +56,15 @@ pub const KNOWN_PROVIDERS: &[KnownProvider] = &[
     row("deepseek", "DeepSeek", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL", true),
     row("mistral", "Mistral", "https://api.mistral.ai/v1", "MISTRAL_API_KEY", "MISTRAL_BASE_URL", true),
     row("openrouter", "OpenRouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", false),
+    KnownProvider {
+        slug: "anthropic",
+        name: "Anthropic",
+        base_url: "https://api.anthropic.com/v1",
+        key_env: "ANTHROPIC_API_KEY",
+        base_url_env: "ANTHROPIC_BASE_URL",
+        openai_sampling_only: false,
+        protocol: Protocol::Anthropic,
+    },
 ];
 
 const fn row(
@@ -62,7 +75,7 @@ const fn row(
     base_url_env: &'static str,
     openai_sampling_only: bool,
 ) -> KnownProvider {
-    KnownProvider { slug, name, base_url, key_env, base_url_env, openai_sampling_only }
+    KnownProvider { slug, name, base_url, key_env, base_url_env, openai_sampling_only, protocol: Protocol::Openai }
 }
 
 /// The known provider with this slug.

@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod anthropic;
 mod call;
 pub mod error;
 pub mod known;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
+use crate::anthropic;
 use crate::openai::Quirks;
 
 /// The native protocol an upstream speaks.
@@ -15,6 +16,8 @@ pub enum Protocol {
     /// OpenAI Chat Completions and the many servers that copy it.
     #[default]
     Openai,
+    /// Anthropic Messages (`POST /v1/messages`).
+    Anthropic,
 }
 
 /// Static description of an upstream, from config or the built-in table.
@@ -28,7 +31,8 @@ pub struct UpstreamConfig {
     pub protocol: Protocol,
     /// Base URL up to and including the version segment, e.g. `https://api.openai.com/v1`.
     pub base_url: String,
-    /// Secret sent as the bearer token; never the client's Switchyard key.
+    /// The upstream secret (a bearer token, or `x-api-key` for Anthropic);
+    /// never the client's Switchyard key.
     pub api_key: Option<String>,
     /// Extra headers sent on every request.
     pub headers: Vec<(String, String)>,
@@ -52,7 +56,7 @@ pub struct Upstream {
     pub config: UpstreamConfig,
     /// Deadlines used by [`crate::call`].
     pub timeouts: Timeouts,
-    pub(crate) chat_url: reqwest::Url,
+    pub(crate) endpoint_url: reqwest::Url,
     pub(crate) headers: HeaderMap,
     pub(crate) client: reqwest::Client,
 }
@@ -88,27 +92,42 @@ impl Upstream {
         let base = config.base_url.trim_end_matches('/');
         // Parsed once here: parsing (with IDNA) on every request costs more
         // than the rest of the request building.
-        let chat_url = reqwest::Url::parse(&format!("{base}/chat/completions"))
+        let path = match config.protocol {
+            Protocol::Openai => "chat/completions",
+            Protocol::Anthropic => "messages",
+        };
+        let endpoint_url = reqwest::Url::parse(&format!("{base}/{path}"))
             .map_err(|_| UpstreamSetupError::BaseUrl { provider: config.slug.clone(), url: config.base_url.clone() })?;
         let bad = |name: &str| UpstreamSetupError::Header { provider: config.slug.clone(), name: name.to_owned() };
         let mut headers = HeaderMap::new();
         headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Some(key) = &config.api_key {
-            let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| bad("authorization"))?;
-            v.set_sensitive(true);
-            headers.insert(http::header::AUTHORIZATION, v);
+        match (config.protocol, &config.api_key) {
+            (Protocol::Openai, Some(key)) => {
+                let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| bad("authorization"))?;
+                v.set_sensitive(true);
+                headers.insert(http::header::AUTHORIZATION, v);
+            }
+            (Protocol::Anthropic, key) => {
+                headers.insert("anthropic-version", HeaderValue::from_static(anthropic::API_VERSION));
+                if let Some(key) = key {
+                    let mut v = HeaderValue::from_str(key).map_err(|_| bad("x-api-key"))?;
+                    v.set_sensitive(true);
+                    headers.insert("x-api-key", v);
+                }
+            }
+            (Protocol::Openai, None) => {}
         }
         for (name, value) in &config.headers {
             let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad(name))?;
             let v = HeaderValue::from_str(value).map_err(|_| bad(name))?;
             headers.insert(n, v);
         }
-        Ok(Upstream { config, timeouts, chat_url, headers, client })
+        Ok(Upstream { config, timeouts, endpoint_url, headers, client })
     }
 
-    /// The chat completions URL.
-    pub fn chat_url(&self) -> &str {
-        self.chat_url.as_str()
+    /// The URL every request goes to (`.../chat/completions`, `.../messages`).
+    pub fn endpoint_url(&self) -> &str {
+        self.endpoint_url.as_str()
     }
 }
 
@@ -124,4 +143,45 @@ pub fn build_client(connect_timeout: Duration, pool_idle_timeout: Duration) -> R
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upstream(protocol: Protocol, base_url: &str) -> Upstream {
+        let config = UpstreamConfig {
+            slug: "p".into(),
+            name: "P".into(),
+            protocol,
+            base_url: base_url.into(),
+            api_key: Some("sk-secret".into()),
+            headers: vec![("anthropic-beta".into(), "context-1m-2025-08-07".into())],
+            quirks: Quirks::default(),
+        };
+        let t = Timeouts { first_byte: Duration::from_secs(1), idle: Duration::from_secs(1) };
+        Upstream::new(config, reqwest::Client::new(), t).unwrap()
+    }
+
+    #[test]
+    fn anthropic_gets_messages_url_and_its_own_auth_headers() {
+        let u = upstream(Protocol::Anthropic, "https://api.anthropic.com/v1/");
+        assert_eq!(u.endpoint_url(), "https://api.anthropic.com/v1/messages");
+        assert_eq!(u.headers["x-api-key"], "sk-secret");
+        assert!(u.headers["x-api-key"].is_sensitive());
+        assert_eq!(u.headers["anthropic-version"], "2023-06-01");
+        assert_eq!(u.headers["content-type"], "application/json");
+        assert_eq!(u.headers["anthropic-beta"], "context-1m-2025-08-07");
+        assert!(u.headers.get(http::header::AUTHORIZATION).is_none());
+    }
+
+    #[test]
+    fn openai_keeps_bearer_auth_and_chat_completions() {
+        let u = upstream(Protocol::Openai, "https://api.openai.com/v1");
+        assert_eq!(u.endpoint_url(), "https://api.openai.com/v1/chat/completions");
+        assert_eq!(u.headers[http::header::AUTHORIZATION], "Bearer sk-secret");
+        assert!(u.headers.get("x-api-key").is_none() && u.headers.get("anthropic-version").is_none());
+        let p: Protocol = serde_json::from_str("\"anthropic\"").unwrap();
+        assert_eq!(p, Protocol::Anthropic);
+    }
 }

@@ -7,8 +7,18 @@ use switchyard_api::ChatRequest;
 
 use crate::error::GatewayError;
 
-/// Reads the body, refusing more than `limit` bytes with a 413.
+/// How long a client may take to send its request body before a 408.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Reads the body, refusing more than `limit` bytes with a 413 and a client
+/// that sends too slowly with a 408.
 pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, GatewayError> {
+    tokio::time::timeout(BODY_READ_TIMEOUT, read_body(headers, body, limit))
+        .await
+        .map_err(|_| GatewayError::RequestTimeout)?
+}
+
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, GatewayError> {
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

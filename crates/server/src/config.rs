@@ -127,9 +127,9 @@ pub struct ProviderEntry {
     /// Display name (defaults to the id).
     #[serde(default)]
     pub name: Option<String>,
-    /// Wire protocol.
+    /// Wire protocol; defaults to the known provider's, else OpenAI.
     #[serde(default)]
-    pub protocol: Protocol,
+    pub protocol: Option<Protocol>,
     /// Base URL including the version segment, e.g. `http://127.0.0.1:11434/v1`.
     #[serde(default)]
     pub base_url: Option<String>,
@@ -230,7 +230,7 @@ pub fn resolve_providers(
                 upstream: Some(UpstreamConfig {
                     slug: k.slug.to_owned(),
                     name: k.name.to_owned(),
-                    protocol: Protocol::Openai,
+                    protocol: k.protocol,
                     base_url: base,
                     api_key: Some(key),
                     headers: Vec::new(),
@@ -269,7 +269,7 @@ pub fn resolve_providers(
             upstream: Some(UpstreamConfig {
                 slug: p.id.clone(),
                 name: p.name.clone().or_else(|| known.map(|k| k.name.to_owned())).unwrap_or_else(|| p.id.clone()),
-                protocol: p.protocol,
+                protocol: p.protocol.or(known.map(|k| k.protocol)).unwrap_or_default(),
                 base_url,
                 api_key,
                 headers: p.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
@@ -320,6 +320,41 @@ mod tests {
         assert_eq!(groq.base_url, "http://127.0.0.1:9/v1");
         assert_eq!(groq.api_key.as_deref(), Some("gk"));
         assert_eq!(get("ollama").upstream.as_ref().unwrap().api_key, None);
+    }
+
+    #[test]
+    fn anthropic_is_known_and_speaks_its_own_protocol() {
+        let env = |k: &str| match k {
+            "ANTHROPIC_API_KEY" => Some("sk-ant".to_owned()),
+            "ANTHROPIC_BASE_URL" => Some("http://127.0.0.1:9/v1".to_owned()),
+            _ => None,
+        };
+        let st = resolve_providers(&Config::default(), &env).unwrap();
+        let up = st.iter().find(|p| p.slug == "anthropic").unwrap().upstream.clone().unwrap();
+        assert_eq!((up.name.as_str(), up.protocol), ("Anthropic", Protocol::Anthropic));
+        assert_eq!((up.base_url.as_str(), up.api_key.as_deref()), ("http://127.0.0.1:9/v1", Some("sk-ant")));
+        assert_eq!(st.iter().find(|p| p.slug == "openai").unwrap().reason, "disabled: set OPENAI_API_KEY to enable");
+
+        // A config entry for a known slug keeps its protocol unless it names one.
+        let cfg = Config::from_toml(
+            r#"[[providers]]
+            id = "anthropic"
+            base_url = "http://127.0.0.1:8/v1"
+            [[providers]]
+            id = "claude-proxy"
+            protocol = "anthropic"
+            base_url = "http://127.0.0.1:7/v1"
+            [[providers]]
+            id = "local"
+            base_url = "http://127.0.0.1:6/v1"
+            "#,
+        )
+        .unwrap();
+        let st = resolve_providers(&cfg, &env).unwrap();
+        let proto = |s: &str| st.iter().find(|p| p.slug == s).unwrap().upstream.as_ref().unwrap().protocol;
+        assert_eq!(proto("anthropic"), Protocol::Anthropic);
+        assert_eq!(proto("claude-proxy"), Protocol::Anthropic);
+        assert_eq!(proto("local"), Protocol::Openai);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use switchyard_api::generation::{Generation, GenerationResponse};
 use switchyard_api::models::ModelObject;
 
 use crate::error::GatewayError;
@@ -16,7 +17,7 @@ use crate::state::AppState;
 /// `GET /api/v1/models`: every routable model. Public, as on OpenRouter.
 pub async fn models(State(state): State<Arc<AppState>>) -> Response {
     let data: Vec<&ModelObject> = state.catalog.models().iter().map(|m| &m.object).collect();
-    Json(json!({ "data": data })).into_response()
+    Json(json!({ "data": data, "total_count": data.len(), "links": { "next": null } })).into_response()
 }
 
 /// `GET /api/v1/key`: the calling key.
@@ -80,39 +81,44 @@ pub async fn generation(
         return Err(not_found());
     }
     let created = chrono_like_iso(g.created_at);
-    Ok(Json(json!({ "data": {
-        "id": g.id,
-        "upstream_id": g.upstream_id,
-        "created_at": created,
-        "model": g.model,
-        "provider_name": g.provider_name,
-        "upstream_model": g.upstream_model,
-        "api_type": "completions",
-        "streamed": g.streamed,
-        "cancelled": g.cancelled,
-        "finish_reason": g.finish_reason,
-        "native_finish_reason": g.native_finish_reason,
-        "tokens_prompt": g.tokens_prompt,
-        "tokens_completion": g.tokens_completion,
-        "native_tokens_prompt": g.tokens_prompt,
-        "native_tokens_completion": g.tokens_completion,
-        "native_tokens_reasoning": g.tokens_reasoning,
-        "native_tokens_cached": g.tokens_cached,
-        "native_tokens_cache_write": g.tokens_cache_write,
-        "usage_estimated": g.usage_estimated,
-        "total_cost": g.cost.as_usd_f64(),
-        "usage": g.cost.as_usd_f64(),
-        "upstream_inference_cost": Value::Null,
-        "cache_discount": Value::Null,
-        "is_byok": false,
-        "latency": g.latency_ms,
-        "time_to_first_token": g.ttft_ms,
-        "generation_time": g.generation_time_ms,
-        "status": g.status,
-        "error": g.error,
-        "provider_responses": g.attempts,
-    }}))
-    .into_response())
+    let data = Generation {
+        id: g.id,
+        upstream_id: g.upstream_id,
+        created_at: created,
+        model: g.model,
+        provider_name: g.provider_name,
+        upstream_model: g.upstream_model,
+        api_type: Some("completions".into()),
+        streamed: Some(g.streamed),
+        cancelled: Some(g.cancelled),
+        finish_reason: g.finish_reason,
+        native_finish_reason: g.native_finish_reason,
+        tokens_prompt: Some(g.tokens_prompt),
+        tokens_completion: Some(g.tokens_completion),
+        native_tokens_prompt: Some(g.tokens_prompt),
+        native_tokens_completion: Some(g.tokens_completion),
+        native_tokens_completion_images: Some(0),
+        native_tokens_reasoning: Some(g.tokens_reasoning),
+        native_tokens_cached: Some(g.tokens_cached),
+        native_tokens_cache_write: Some(g.tokens_cache_write),
+        num_media_prompt: Some(0),
+        num_input_audio_prompt: Some(0),
+        num_media_completion: Some(0),
+        num_search_results: Some(0),
+        num_fetches: Some(0),
+        usage_estimated: g.usage_estimated,
+        total_cost: g.cost.as_usd_f64(),
+        usage: g.cost.as_usd_f64(),
+        latency: Some(g.latency_ms),
+        time_to_first_token: g.ttft_ms,
+        generation_time: Some(g.generation_time_ms),
+        data_region: "global".into(),
+        status: g.status,
+        error: g.error,
+        provider_responses: g.attempts,
+        ..Generation::default()
+    };
+    Ok(Json(GenerationResponse { data }).into_response())
 }
 
 /// RFC 3339 UTC timestamp from Unix milliseconds, without a date crate.

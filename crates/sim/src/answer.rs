@@ -3,16 +3,19 @@
 //! An [`Answer`] says *what* the simulated model produces for a scenario
 //! (text tokens, a JSON object, tool calls, reasoning words) as a sequence of
 //! [`Piece`]s, one per streamed chunk, plus token counts. Wire modules such
-//! as [`crate::openai`] render it in their protocol's format. Also holds small
+//! as [`crate::openai`] and `crate::anthropic` render it in their protocol's format. Also holds small
 //! HTTP body helpers every protocol needs.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::Value;
 
+use crate::SCENARIO_HEADER;
 use crate::scenario::Scenario;
 
 /// Words of the simulated reasoning output; one reasoning token each.
@@ -147,6 +150,25 @@ fn fragment(s: &str, n: usize) -> &str {
     s.get(start..end).unwrap_or("")
 }
 
+/// The request's scenario: the `x-sim-scenario` header if present, else the
+/// `model` string.
+pub(crate) fn scenario_for(headers: &HeaderMap, model: &str) -> Scenario {
+    match headers.get(SCENARIO_HEADER).and_then(|v| v.to_str().ok()) {
+        Some(spec) => Scenario::parse(spec),
+        None => Scenario::parse(model),
+    }
+}
+
+/// Characters of a message `content` or system prompt: a string, or an
+/// array of parts/blocks whose `text` fields count.
+pub(crate) fn text_chars(content: &Value) -> usize {
+    match content {
+        Value::String(s) => s.chars().count(),
+        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).map(|s| s.chars().count()).sum(),
+        _ => 0,
+    }
+}
+
 /// Seconds since the Unix epoch.
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
@@ -167,6 +189,18 @@ pub(crate) async fn abort_after_flush() -> Result<Bytes, std::io::Error> {
     tokio::task::yield_now().await;
     let kind = std::io::ErrorKind::ConnectionAborted;
     Err(std::io::Error::new(kind, "simulated connection drop"))
+}
+
+/// A 200 JSON response that announces the full length of `body`, sends
+/// half of it, then aborts the connection (non-stream `drop_after`).
+pub(crate) fn truncated_json(body: Vec<u8>) -> Response {
+    let len = body.len();
+    let partial = Bytes::from(body).slice(..len / 2);
+    let stream =
+        futures_util::stream::once(async move { Ok(partial) }).chain(futures_util::stream::once(abort_after_flush()));
+    let mut resp = bytes_response(StatusCode::OK, "application/json", Body::from_stream(stream));
+    resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    resp
 }
 
 #[cfg(test)]

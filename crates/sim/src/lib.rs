@@ -7,13 +7,15 @@
 //! (bounded ring buffer) together with its final [`Outcome`], so tests can
 //! assert on what the gateway sent and whether it hung up early.
 //!
-//! Routes: `POST /v1/chat/completions` (also `/chat/completions`),
-//! `GET /v1/models`, and for out-of-process use `GET /_sim/requests` and
-//! `DELETE /_sim/requests`.
+//! Routes: `POST /v1/chat/completions` (also `/chat/completions`; OpenAI
+//! Chat Completions), `POST /v1/messages` (also `/messages`; Anthropic
+//! Messages), `GET /v1/models`, and for out-of-process use
+//! `GET /_sim/requests` and `DELETE /_sim/requests`.
 
 #![warn(missing_docs)]
 
 mod answer;
+mod anthropic;
 pub mod openai;
 pub mod scenario;
 
@@ -317,6 +319,8 @@ fn router(inner: Arc<Inner>) -> Router {
     Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         .route("/chat/completions", post(chat_completions))
+        .route("/v1/messages", post(messages))
+        .route("/messages", post(messages))
         .route("/v1/models", get(models))
         .route("/models", get(models))
         .route("/_sim/requests", get(list_requests).delete(clear_requests))
@@ -339,6 +343,13 @@ async fn chat_completions(State(inner): State<Arc<Inner>>, req: Request) -> Resp
     let chat = openai::ChatRequest::new(&parts.headers, &body);
     let guard = inner.begin(&parts, body);
     openai::chat_completions(&inner, chat, guard).await
+}
+
+async fn messages(State(inner): State<Arc<Inner>>, req: Request) -> Response {
+    let (parts, body) = read_request(req).await;
+    let msg = anthropic::MessagesRequest::new(&parts.headers, &body);
+    let guard = inner.begin(&parts, body);
+    anthropic::messages(&inner, msg, guard).await
 }
 
 async fn models(State(inner): State<Arc<Inner>>, req: Request) -> Response {

@@ -1,6 +1,6 @@
 //! OpenAI Chat Completions wire format: request inspection, non-stream JSON
 //! bodies, SSE streams (`data: <chunk>\n\n` ... `data: [DONE]\n\n`) and
-//! OpenAI-style error bodies, all driven by a [`Scenario`].
+//! OpenAI-style error bodies, all driven by a [`Scenario`](crate::Scenario).
 
 use std::time::Duration;
 
@@ -8,7 +8,6 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
-use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -18,8 +17,9 @@ use wire::{
     Choice, Chunk, ChunkChoice, Completion, CompletionDetails, Delta, Function, Message, PromptDetails, ToolCall, Usage,
 };
 
-use crate::answer::{Answer, Piece, TOOL_ARGS, abort_after_flush, bytes_response, unix_now};
-use crate::scenario::Scenario;
+use crate::answer::{
+    Answer, Piece, TOOL_ARGS, abort_after_flush, bytes_response, scenario_for, text_chars, truncated_json, unix_now,
+};
 use crate::{Inner, OutcomeGuard};
 
 /// Header that overrides the scenario spec taken from the `model` string.
@@ -42,10 +42,7 @@ impl ChatRequest {
     /// missing or odd fields fall back to defaults).
     pub(crate) fn new(headers: &HeaderMap, body: &Value) -> ChatRequest {
         let model = body["model"].as_str().unwrap_or_default().to_owned();
-        let scenario = match headers.get(SCENARIO_HEADER).and_then(|v| v.to_str().ok()) {
-            Some(spec) => Scenario::parse(spec),
-            None => Scenario::parse(&model),
-        };
+        let scenario = scenario_for(headers, &model);
         let tools = body["tools"].as_array().map_or(&[][..], Vec::as_slice);
         let tool_names = tools.iter().filter_map(|t| t["function"]["name"].as_str().map(str::to_owned)).collect();
         let messages = body["messages"].as_array().map_or(&[][..], Vec::as_slice);
@@ -56,15 +53,6 @@ impl ChatRequest {
             include_usage: body["stream_options"]["include_usage"] == Value::Bool(true),
             answer: Answer::new(scenario, tool_names, prompt_chars),
         }
-    }
-}
-
-/// Characters of a message `content` (a string or an array of text parts).
-fn text_chars(content: &Value) -> usize {
-    match content {
-        Value::String(s) => s.chars().count(),
-        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).map(|s| s.chars().count()).sum(),
-        _ => 0,
     }
 }
 
@@ -148,17 +136,10 @@ pub(crate) async fn chat_completions(inner: &Inner, req: ChatRequest, mut guard:
         return bytes_response(StatusCode::OK, JSON, Body::from(IN_BAND_ERROR));
     }
     let body = completion_json(&plan);
-    if !drop_after {
-        return bytes_response(StatusCode::OK, JSON, Body::from(body));
+    if drop_after {
+        return truncated_json(body);
     }
-    // Announce the full length, send half, then abort the connection.
-    let len = body.len();
-    let partial = Bytes::from(body).slice(..len / 2);
-    let stream =
-        futures_util::stream::once(async move { Ok(partial) }).chain(futures_util::stream::once(abort_after_flush()));
-    let mut resp = bytes_response(StatusCode::OK, JSON, Body::from_stream(stream));
-    resp.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    resp
+    bytes_response(StatusCode::OK, JSON, Body::from(body))
 }
 
 fn completion_json(plan: &Plan) -> Vec<u8> {

@@ -25,7 +25,8 @@ pub struct Scenario {
     pub json: bool,
     /// Also produce reasoning output (`reasoning`).
     pub reasoning: bool,
-    /// `prompt_tokens_details.cached_tokens` (`cached=N`).
+    /// Cached prompt tokens (`cached=N`): OpenAI `prompt_tokens_details.cached_tokens`,
+    /// Anthropic `cache_read_input_tokens`.
     pub cached: u64,
     /// Forced prompt token count (`prompt_tokens=N`).
     pub prompt_tokens: Option<u64>,

@@ -29,6 +29,16 @@ pub const MODELS: &[(&str, &str, &str, &str)] = &[
     ("sim/drop-before", "tokens=10,drop_after=0", "0.000001", "0.000002"),
 ];
 
+/// Models served through the Anthropic protocol: slug and scenario.
+pub const ANTHROPIC_MODELS: &[(&str, &str)] = &[
+    ("anth/text", "tokens=5,prompt_tokens=10"),
+    ("anth/tools", "tools=2"),
+    ("anth/reasoning", "reasoning,cached=4,prompt_tokens=10"),
+    ("anth/e529", "status=529"),
+    ("anth/e400", "status=400"),
+    ("anth/error-after", "tokens=10,error_after=3"),
+];
+
 /// A running simulator and gateway.
 pub struct Env {
     pub sim: SimServer,
@@ -43,11 +53,17 @@ fn config_text(sim_url: &str, data_dir: &str, extra: &str) -> String {
         "listen = \"127.0.0.1:0\"\ndata_dir = \"{data_dir}\"\nbuiltin_catalog = false\nmax_body_bytes = 65536\n\
          [upstream]\nfirst_byte_timeout_ms = 1500\nidle_timeout_ms = 1500\nstream_keepalive_ms = 300\n\
          [[providers]]\nid = \"sim\"\nname = \"Simulator\"\nbase_url = \"{sim_url}\"\napi_key = \"sk-upstream-secret\"\n\
-         [[providers]]\nid = \"sim-b\"\nname = \"Simulator B\"\nbase_url = \"{sim_url}\"\n{extra}\n"
+         [[providers]]\nid = \"sim-b\"\nname = \"Simulator B\"\nbase_url = \"{sim_url}\"\n\
+         [[providers]]\nid = \"anth\"\nname = \"Anthropic Sim\"\nprotocol = \"anthropic\"\nbase_url = \"{sim_url}\"\napi_key = \"sk-ant-secret\"\n{extra}\n"
     );
     for (slug, scenario, prompt, completion) in MODELS {
         t.push_str(&format!(
             "[[models]]\nid = \"{slug}\"\ncontext_length = 8192\n[[models.endpoints]]\nprovider = \"sim\"\nmodel = \"{scenario}\"\nprompt = \"{prompt}\"\ncompletion = \"{completion}\"\n"
+        ));
+    }
+    for (slug, scenario) in ANTHROPIC_MODELS {
+        t.push_str(&format!(
+            "[[models]]\nid = \"{slug}\"\ncontext_length = 200000\n[[models.endpoints]]\nprovider = \"anth\"\nmodel = \"{scenario}\"\nprompt = \"0.000003\"\ncompletion = \"0.000015\"\ninput_cache_read = \"0.0000003\"\n"
         ));
     }
     // A model whose cheaper endpoint fails: the gateway must fall back.

@@ -14,20 +14,51 @@ use switchyard_store::{GenerationRecord, now_ms};
 use crate::auth::Caller;
 use crate::state::AppState;
 
-/// One upstream attempt, as explained in the generation record.
+/// One upstream attempt, as explained in the generation record: OpenRouter's
+/// `ProviderResponse` fields plus what happened.
 #[derive(Clone, Debug, Serialize)]
 pub struct AttemptLog {
+    /// Provider display name.
+    pub provider_name: String,
     /// Provider slug.
     pub provider: String,
+    /// `provider/upstream-model`.
+    pub endpoint_id: String,
+    /// The catalog slug tried.
+    pub model_permaslug: String,
     /// The provider's model id.
     pub model: String,
     /// `ok`, or why it failed.
     pub outcome: String,
     /// HTTP status the provider sent, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
-    /// Time spent on the attempt.
-    pub latency_ms: u64,
+    /// Time spent on the attempt, ms.
+    pub latency: u64,
+    /// Always false until BYOK lands.
+    pub is_byok: bool,
+}
+
+impl AttemptLog {
+    /// The record of an attempt on `served` for catalog model `slug`.
+    pub fn new(
+        served: &Served,
+        slug: &str,
+        outcome: String,
+        status: Option<u16>,
+        latency: std::time::Duration,
+    ) -> Self {
+        AttemptLog {
+            provider_name: served.provider_name.clone(),
+            provider: served.provider_slug.clone(),
+            endpoint_id: format!("{}/{}", served.provider_slug, served.upstream_model),
+            model_permaslug: slug.to_owned(),
+            model: served.upstream_model.clone(),
+            outcome,
+            status,
+            latency: latency.as_millis() as u64,
+            is_byok: false,
+        }
+    }
 }
 
 /// The serving endpoint of a generation.

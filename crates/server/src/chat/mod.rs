@@ -111,16 +111,11 @@ async fn run(
         match outcome {
             Ok(resp) => return Ok(resp),
             Err(err) => {
-                draft.attempts.push(AttemptLog {
-                    provider: served.provider_slug.clone(),
-                    model: served.upstream_model.clone(),
-                    outcome: err.to_string(),
-                    status: match &err {
-                        ProviderError::Upstream(f) => Some(f.status),
-                        _ => None,
-                    },
-                    latency_ms: t0.elapsed().as_millis() as u64,
-                });
+                let status = match &err {
+                    ProviderError::Upstream(f) => Some(f.status),
+                    _ => None,
+                };
+                draft.attempts.push(AttemptLog::new(&served, &draft.model, err.to_string(), status, t0.elapsed()));
                 let retry = err.retryable() && i + 1 < count;
                 tracing::debug!(provider = %served.provider_slug, error = %err, retry, "attempt failed");
                 last = Some((err, served.provider_name));
@@ -168,7 +163,7 @@ async fn complete(
     };
     let upstream_time = t0.elapsed();
     draft.first_content = Some(Instant::now());
-    draft.attempts.push(ok_attempt(&served, t0));
+    draft.attempts.push(AttemptLog::new(&served, &draft.model, "ok".into(), Some(200), t0.elapsed()));
     draft.served = Some(served.clone());
     draft.upstream_id = Some(std::mem::take(&mut resp.id));
     draft.usage = resp.usage.take();
@@ -203,16 +198,6 @@ async fn complete(
     h.insert("x-generation-id", header_value(&draft.id));
     h.insert("server-timing", server_timing(draft.started.elapsed(), upstream_time));
     Ok(r)
-}
-
-fn ok_attempt(served: &Served, t0: Instant) -> AttemptLog {
-    AttemptLog {
-        provider: served.provider_slug.clone(),
-        model: served.upstream_model.clone(),
-        outcome: "ok".into(),
-        status: Some(200),
-        latency_ms: t0.elapsed().as_millis() as u64,
-    }
 }
 
 fn header_value(s: &str) -> HeaderValue {

@@ -57,13 +57,7 @@ pub(super) async fn start(
     let waiting = matches!(phase, Phase::Waiting(_));
     draft.served = Some(served.clone());
     if matches!(phase, Phase::Streaming { .. }) {
-        draft.attempts.push(AttemptLog {
-            provider: served.provider_slug.clone(),
-            model: served.upstream_model.clone(),
-            outcome: "ok".into(),
-            status: Some(200),
-            latency_ms: upstream_time.as_millis() as u64,
-        });
+        draft.attempts.push(AttemptLog::new(&served, &draft.model, "ok".into(), Some(200), upstream_time));
     }
     let total = draft.started.elapsed();
     let pump = Pump {
@@ -124,13 +118,10 @@ impl Pump {
                     tokio::select! {
                         r = first => match r {
                             Ok((cs, ev)) => {
-                                self.draft.attempts.push(AttemptLog {
-                                    provider: self.draft.served.as_ref().map(|s| s.provider_slug.clone()).unwrap_or_default(),
-                                    model: self.draft.served.as_ref().map(|s| s.upstream_model.clone()).unwrap_or_default(),
-                                    outcome: "ok".into(),
-                                    status: Some(200),
-                                    latency_ms: self.t0.elapsed().as_millis() as u64,
-                                });
+                                if let Some(served) = &self.draft.served {
+                                    let log = AttemptLog::new(served, &self.draft.model, "ok".into(), Some(200), self.t0.elapsed());
+                                    self.draft.attempts.push(log);
+                                }
                                 self.phase = Phase::Streaming { cs, pending: Some(ev) };
                                 continue;
                             }
