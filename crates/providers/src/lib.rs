@@ -8,8 +8,10 @@
 #![forbid(unsafe_code)]
 
 pub mod anthropic;
+pub mod cohere;
 mod call;
 pub mod error;
+pub mod gemini;
 pub mod known;
 pub mod openai;
 pub mod sse;
