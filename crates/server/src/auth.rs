@@ -19,8 +19,8 @@ const CACHE_TTL: Duration = Duration::from_secs(1);
 /// The caller of a request: its key and its account's live balance.
 #[derive(Clone, Debug)]
 pub struct Caller {
-    /// The key used.
-    pub key: KeyRecord,
+    /// The key used (shared with the cache: no copy per request).
+    pub key: Arc<KeyRecord>,
     /// The account's balance view.
     pub account: Arc<AccountLive>,
 }
@@ -61,7 +61,7 @@ impl AccountLive {
 #[derive(Debug)]
 pub struct Auth {
     store: Store,
-    keys: RwLock<HashMap<String, (KeyRecord, Instant)>>,
+    keys: RwLock<HashMap<String, (Arc<KeyRecord>, Instant)>>,
     accounts: RwLock<HashMap<String, Arc<AccountLive>>>,
 }
 
@@ -101,14 +101,14 @@ impl Auth {
         Ok(Caller { key, account })
     }
 
-    async fn key(&self, hash: &str) -> Result<Option<KeyRecord>, GatewayError> {
+    async fn key(&self, hash: &str) -> Result<Option<Arc<KeyRecord>>, GatewayError> {
         if let Ok(map) = self.keys.read()
             && let Some((rec, at)) = map.get(hash)
             && at.elapsed() < CACHE_TTL
         {
             return Ok(Some(rec.clone()));
         }
-        let rec = self.store.key_by_hash(hash).await?;
+        let rec = self.store.key_by_hash(hash).await?.map(Arc::new);
         if let (Some(rec), Ok(mut map)) = (&rec, self.keys.write()) {
             map.insert(hash.to_owned(), (rec.clone(), Instant::now()));
         }

@@ -45,6 +45,11 @@ pub fn parse_chat(bytes: &[u8]) -> Result<ChatRequest, GatewayError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(GatewayError::BadRequest("Request body is empty; expected a JSON object".into()));
     }
+    // Fast path: a plain parse. Only a failed request pays for tracking the
+    // path of the offending field.
+    if let Ok(req) = serde_json::from_slice(bytes) {
+        return Ok(req);
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
