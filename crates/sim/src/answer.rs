@@ -2,9 +2,10 @@
 //!
 //! An [`Answer`] says *what* the simulated model produces for a scenario
 //! (text tokens, a JSON object, tool calls, reasoning words) as a sequence of
-//! [`Piece`]s, one per streamed chunk, plus token counts. Wire modules such
-//! as [`crate::openai`] and `crate::anthropic` render it in their protocol's format. Also holds small
-//! HTTP body helpers every protocol needs.
+//! [`Piece`]s, one per streamed chunk, plus token counts. Wire modules
+//! ([`crate::openai`], `anthropic`, `gemini`, `cohere`) render it in their
+//! protocol's format. Also holds small HTTP body helpers every protocol
+//! needs.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -9,13 +9,19 @@
 //!
 //! Routes: `POST /v1/chat/completions` (also `/chat/completions`; OpenAI
 //! Chat Completions), `POST /v1/messages` (also `/messages`; Anthropic
-//! Messages), `GET /v1/models`, and for out-of-process use
+//! Messages), `POST /v1beta/models/{model}:generateContent` and
+//! `:streamGenerateContent` (also under `/v1/models/`, and the Vertex AI
+//! `/v1/projects/.../models/...` paths; Google Gemini), `POST /v2/chat`
+//! (Cohere v2 Chat), `GET /v1/models`, and for out-of-process use
 //! `GET /_sim/requests` and `DELETE /_sim/requests`.
 
 #![warn(missing_docs)]
 
 mod answer;
 mod anthropic;
+mod cohere;
+mod embeddings;
+mod gemini;
 pub mod openai;
 pub mod scenario;
 
@@ -321,6 +327,13 @@ fn router(inner: Arc<Inner>) -> Router {
         .route("/chat/completions", post(chat_completions))
         .route("/v1/messages", post(messages))
         .route("/messages", post(messages))
+        .route("/v1beta/models/{*model_and_method}", post(gemini))
+        .route("/v1/models/{*model_and_method}", post(gemini))
+        .route("/v1/projects/{*vertex_path}", post(gemini))
+        .route("/v1beta1/projects/{*vertex_path}", post(gemini))
+        .route("/v1/publishers/{*vertex_path}", post(gemini))
+        .route("/v2/chat", post(cohere_chat))
+        .route("/v1/embeddings", post(embeddings_handler))
         .route("/v1/models", get(models))
         .route("/models", get(models))
         .route("/_sim/requests", get(list_requests).delete(clear_requests))
@@ -350,6 +363,27 @@ async fn messages(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     let msg = anthropic::MessagesRequest::new(&parts.headers, &body);
     let guard = inner.begin(&parts, body);
     anthropic::messages(&inner, msg, guard).await
+}
+
+async fn gemini(State(inner): State<Arc<Inner>>, req: Request) -> Response {
+    let (parts, body) = read_request(req).await;
+    let call = gemini::GenerateRequest::new(&parts, &body);
+    let guard = inner.begin(&parts, body);
+    gemini::generate(&inner, call, guard).await
+}
+
+async fn cohere_chat(State(inner): State<Arc<Inner>>, req: Request) -> Response {
+    let (parts, body) = read_request(req).await;
+    let chat = cohere::ChatRequest::new(&parts.headers, &body);
+    let guard = inner.begin(&parts, body);
+    cohere::chat(&inner, chat, guard).await
+}
+
+async fn embeddings_handler(State(inner): State<Arc<Inner>>, req: Request) -> Response {
+    let (parts, body) = read_request(req).await;
+    let headers = parts.headers.clone();
+    let guard = inner.begin(&parts, body.clone());
+    embeddings::embeddings(&inner, &headers, &body, guard).await
 }
 
 async fn models(State(inner): State<Arc<Inner>>, req: Request) -> Response {

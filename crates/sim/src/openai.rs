@@ -280,7 +280,7 @@ fn sse_raw(payload: &[u8]) -> Bytes {
 }
 
 /// OpenAI-style `(message, type, code)` for a simulated HTTP error status.
-fn status_error(code: u16) -> (&'static str, &'static str, &'static str) {
+pub(crate) fn status_error(code: u16) -> (&'static str, &'static str, &'static str) {
     const INVALID: &str = "invalid_request_error";
     match code {
         400 => ("Invalid request (simulated).", INVALID, INVALID),

@@ -26,7 +26,8 @@ pub struct Scenario {
     /// Also produce reasoning output (`reasoning`).
     pub reasoning: bool,
     /// Cached prompt tokens (`cached=N`): OpenAI `prompt_tokens_details.cached_tokens`,
-    /// Anthropic `cache_read_input_tokens`.
+    /// Anthropic `cache_read_input_tokens`, Gemini `cachedContentTokenCount`,
+    /// Cohere `usage.cached_tokens`.
     pub cached: u64,
     /// Forced prompt token count (`prompt_tokens=N`).
     pub prompt_tokens: Option<u64>,
