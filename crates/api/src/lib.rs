@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod chat;
+pub mod embeddings;
 pub mod error;
 pub mod finish;
 pub mod generation;

@@ -11,9 +11,9 @@ use switchyard_api::{ChatChunk, ChatRequest, ChatResponse};
 
 use crate::anthropic::{self, DecodeOptions};
 use crate::error::{ProviderError, parse_retry_after};
-use crate::openai;
 use crate::sse::{SseDecoder, SseEvent};
 use crate::upstream::{Protocol, Upstream};
+use crate::{cohere, gemini, openai};
 
 /// One decoded stream event.
 #[derive(Debug)]
@@ -40,6 +40,8 @@ pub enum Answer {
 enum EventDecoder {
     Openai,
     Anthropic(anthropic::stream::StreamState),
+    Gemini(gemini::stream::StreamState),
+    Cohere(cohere::stream::StreamState),
 }
 
 impl EventDecoder {
@@ -49,6 +51,8 @@ impl EventDecoder {
             Protocol::Anthropic => {
                 EventDecoder::Anthropic(anthropic::stream::StreamState::new(DecodeOptions::for_request(req)))
             }
+            Protocol::Gemini => EventDecoder::Gemini(gemini::stream::StreamState::new()),
+            Protocol::Cohere => EventDecoder::Cohere(cohere::stream::StreamState::new()),
         }
     }
 
@@ -57,6 +61,8 @@ impl EventDecoder {
         match self {
             EventDecoder::Openai => out.extend(openai::stream::decode_event(ev)?),
             EventDecoder::Anthropic(state) => state.decode_event(ev, out)?,
+            EventDecoder::Gemini(state) => state.decode_event(ev, out)?,
+            EventDecoder::Cohere(state) => state.decode_event(ev, out)?,
         }
         Ok(())
     }
@@ -150,10 +156,13 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
         Protocol::Openai => openai::encode::encode(req, upstream_model, &upstream.config.quirks)
             .map_err(|e| ProviderError::Unsupported(format!("request cannot be encoded: {e}")))?,
         Protocol::Anthropic => anthropic::encode::encode(req, upstream_model)?,
+        Protocol::Gemini => gemini::encode::encode(req, upstream_model)?,
+        Protocol::Cohere => cohere::encode::encode(req, upstream_model)?,
     };
 
     let t = upstream.timeouts;
-    let send = upstream.client.post(upstream.endpoint_url.clone()).headers(upstream.headers.clone()).body(body).send();
+    let url = upstream.request_url(upstream_model, req.is_stream())?;
+    let send = upstream.client.post(url).headers(upstream.headers.clone()).body(body).send();
     let resp = match tokio::time::timeout(t.first_byte, send).await {
         Err(_) => return Err(ProviderError::Timeout(t.first_byte)),
         Ok(Err(e)) => return Err(ProviderError::from_transport(&e, t.first_byte)),
@@ -166,6 +175,8 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
         return Err(match protocol {
             Protocol::Openai => openai::errors::map_error(status.as_u16(), retry_after, &bytes),
             Protocol::Anthropic => anthropic::errors::map_error(status.as_u16(), retry_after, &bytes),
+            Protocol::Gemini => gemini::errors::map_error(status.as_u16(), retry_after, &bytes),
+            Protocol::Cohere => cohere::errors::map_error(status.as_u16(), retry_after, &bytes),
         });
     }
     if req.is_stream() {
@@ -188,6 +199,8 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
     match protocol {
         Protocol::Openai => openai::decode::decode(&bytes),
         Protocol::Anthropic => anthropic::decode::decode(&bytes, &DecodeOptions::for_request(req)),
+        Protocol::Gemini => gemini::decode::decode(&bytes),
+        Protocol::Cohere => cohere::decode::decode(&bytes),
     }
     .map(Answer::Complete)
 }

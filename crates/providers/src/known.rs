@@ -65,7 +65,28 @@ pub const KNOWN_PROVIDERS: &[KnownProvider] = &[
         openai_sampling_only: false,
         protocol: Protocol::Anthropic,
     },
+    native(
+        "google-ai-studio",
+        "Google AI Studio",
+        "https://generativelanguage.googleapis.com/v1beta",
+        "GEMINI_API_KEY",
+        "GEMINI_BASE_URL",
+        Protocol::Gemini,
+    ),
+    native("cohere", "Cohere", "https://api.cohere.com/v2", "COHERE_API_KEY", "COHERE_BASE_URL", Protocol::Cohere),
 ];
+
+/// A provider spoken to in its own protocol.
+const fn native(
+    slug: &'static str,
+    name: &'static str,
+    base_url: &'static str,
+    key_env: &'static str,
+    base_url_env: &'static str,
+    protocol: Protocol,
+) -> KnownProvider {
+    KnownProvider { slug, name, base_url, key_env, base_url_env, openai_sampling_only: false, protocol }
+}
 
 const fn row(
     slug: &'static str,

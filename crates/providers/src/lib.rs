@@ -8,8 +8,9 @@
 #![forbid(unsafe_code)]
 
 pub mod anthropic;
-pub mod cohere;
 mod call;
+pub mod cohere;
+mod embed;
 pub mod error;
 pub mod gemini;
 pub mod known;
@@ -18,6 +19,7 @@ pub mod sse;
 pub mod upstream;
 
 pub use call::{Answer, ChunkStream, StreamEvent, call};
+pub use embed::embed;
 pub use error::{ProviderError, UpstreamFailure};
 pub use reqwest::Error as ClientError;
 pub use upstream::{Protocol, Timeouts, Upstream, UpstreamConfig, UpstreamSetupError, build_client};

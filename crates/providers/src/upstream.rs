@@ -6,8 +6,9 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
-use crate::anthropic;
+use crate::error::ProviderError;
 use crate::openai::Quirks;
+use crate::{anthropic, cohere, gemini};
 
 /// The native protocol an upstream speaks.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Default)]
@@ -18,6 +19,10 @@ pub enum Protocol {
     Openai,
     /// Anthropic Messages (`POST /v1/messages`).
     Anthropic,
+    /// Google Gemini `generateContent` (AI Studio).
+    Gemini,
+    /// Cohere v2 chat (`POST /v2/chat`).
+    Cohere,
 }
 
 /// Static description of an upstream, from config or the built-in table.
@@ -57,6 +62,9 @@ pub struct Upstream {
     /// Deadlines used by [`crate::call`].
     pub timeouts: Timeouts,
     pub(crate) endpoint_url: reqwest::Url,
+    /// Base URL with a trailing slash, for per-request paths (Gemini).
+    base: String,
+    pub(crate) embeddings_url: Option<reqwest::Url>,
     pub(crate) headers: HeaderMap,
     pub(crate) client: reqwest::Client,
 }
@@ -95,6 +103,9 @@ impl Upstream {
         let path = match config.protocol {
             Protocol::Openai => "chat/completions",
             Protocol::Anthropic => "messages",
+            Protocol::Cohere => cohere::CHAT_PATH,
+            // Per request (the model is in the path); see `request_url`.
+            Protocol::Gemini => "",
         };
         let endpoint_url = reqwest::Url::parse(&format!("{base}/{path}"))
             .map_err(|_| UpstreamSetupError::BaseUrl { provider: config.slug.clone(), url: config.base_url.clone() })?;
@@ -102,7 +113,7 @@ impl Upstream {
         let mut headers = HeaderMap::new();
         headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         match (config.protocol, &config.api_key) {
-            (Protocol::Openai, Some(key)) => {
+            (Protocol::Openai | Protocol::Cohere, Some(key)) => {
                 let mut v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| bad("authorization"))?;
                 v.set_sensitive(true);
                 headers.insert(http::header::AUTHORIZATION, v);
@@ -115,14 +126,38 @@ impl Upstream {
                     headers.insert("x-api-key", v);
                 }
             }
-            (Protocol::Openai, None) => {}
+            (Protocol::Gemini, Some(key)) => {
+                let mut v = HeaderValue::from_str(key).map_err(|_| bad("x-goog-api-key"))?;
+                v.set_sensitive(true);
+                headers.insert("x-goog-api-key", v);
+            }
+            (Protocol::Openai | Protocol::Cohere, None) | (Protocol::Gemini, None) => {}
         }
         for (name, value) in &config.headers {
             let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad(name))?;
             let v = HeaderValue::from_str(value).map_err(|_| bad(name))?;
             headers.insert(n, v);
         }
-        Ok(Upstream { config, timeouts, endpoint_url, headers, client })
+        // Embeddings are an OpenAI-protocol endpoint beside chat.
+        let embeddings_url = match config.protocol {
+            Protocol::Openai => reqwest::Url::parse(&format!("{base}/embeddings")).ok(),
+            _ => None,
+        };
+        let base = format!("{base}/");
+        Ok(Upstream { config, timeouts, endpoint_url, embeddings_url, headers, client, base })
+    }
+
+    /// The URL of one chat request: precomputed, except for Gemini, whose
+    /// path names the model and the streaming method.
+    pub(crate) fn request_url(&self, upstream_model: &str, stream: bool) -> Result<reqwest::Url, ProviderError> {
+        match self.config.protocol {
+            Protocol::Gemini => {
+                let url = format!("{}{}", self.base, gemini::request_path(upstream_model, stream));
+                reqwest::Url::parse(&url)
+                    .map_err(|e| ProviderError::Unsupported(format!("bad model id for a URL: {e}")))
+            }
+            _ => Ok(self.endpoint_url.clone()),
+        }
     }
 
     /// The URL every request goes to (`.../chat/completions`, `.../messages`).

@@ -42,6 +42,11 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
 
 /// Parses a chat request; the error names the offending field.
 pub fn parse_chat(bytes: &[u8]) -> Result<ChatRequest, GatewayError> {
+    parse_json(bytes)
+}
+
+/// Parses any request body; the error names the offending field.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, GatewayError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(GatewayError::BadRequest("Request body is empty; expected a JSON object".into()));
     }

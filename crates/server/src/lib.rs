@@ -7,6 +7,7 @@ pub mod auth;
 mod body;
 pub mod chat;
 pub mod config;
+mod embeddings;
 pub mod error;
 mod routes;
 pub mod state;
@@ -194,6 +195,8 @@ pub async fn start(
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/chat/completions", post(chat::chat_completions))
+        .route("/embeddings", post(embeddings::embeddings))
+        .route("/embeddings/models", get(routes::embedding_models))
         .route("/models", get(routes::models))
         .route("/key", get(routes::key))
         .route("/auth/key", get(routes::key))

@@ -14,9 +14,29 @@ use switchyard_api::models::ModelObject;
 use crate::error::GatewayError;
 use crate::state::AppState;
 
-/// `GET /api/v1/models`: every routable model. Public, as on OpenRouter.
-pub async fn models(State(state): State<Arc<AppState>>) -> Response {
-    let data: Vec<&ModelObject> = state.catalog.models().iter().map(|m| &m.object).collect();
+/// `?output_modalities=` of `/models`.
+#[derive(Deserialize)]
+pub struct ModelsQuery {
+    output_modalities: Option<String>,
+}
+
+/// `GET /api/v1/models`: every routable model whose output modalities match
+/// (default `text`, as on OpenRouter; `all` for everything). Public.
+pub async fn models(State(state): State<Arc<AppState>>, Query(q): Query<ModelsQuery>) -> Response {
+    let wanted = q.output_modalities.unwrap_or_else(|| "text".into());
+    let wanted: Vec<&str> = wanted.split(',').map(str::trim).filter(|w| !w.is_empty()).collect();
+    list_models(&state, |m| {
+        wanted.contains(&"all") || m.architecture.output_modalities.iter().any(|o| wanted.contains(&o.as_str()))
+    })
+}
+
+/// `GET /api/v1/embeddings/models`: the embedding models.
+pub async fn embedding_models(State(state): State<Arc<AppState>>) -> Response {
+    list_models(&state, |m| m.architecture.output_modalities.iter().any(|o| o == "embeddings"))
+}
+
+fn list_models(state: &AppState, keep: impl Fn(&ModelObject) -> bool) -> Response {
+    let data: Vec<&ModelObject> = state.catalog.models().iter().map(|m| &m.object).filter(|m| keep(m)).collect();
     Json(json!({ "data": data, "total_count": data.len(), "links": { "next": null } })).into_response()
 }
 

@@ -39,6 +39,16 @@ pub const ANTHROPIC_MODELS: &[(&str, &str)] = &[
     ("anth/error-after", "tokens=10,error_after=3"),
 ];
 
+/// Models served through the Gemini and Cohere protocols: provider, slug, scenario.
+pub const NATIVE_MODELS: &[(&str, &str, &str)] = &[
+    ("gem", "gem/text", "tokens=5,prompt_tokens=10"),
+    ("gem", "gem/tools", "tools=2"),
+    ("gem", "gem/e429", "status=429"),
+    ("coh", "coh/text", "tokens=5,prompt_tokens=10"),
+    ("coh", "coh/tools", "tools=2"),
+    ("coh", "coh/e429", "status=429"),
+];
+
 /// A running simulator and gateway.
 pub struct Env {
     pub sim: SimServer,
@@ -49,11 +59,14 @@ pub struct Env {
 }
 
 fn config_text(sim_url: &str, data_dir: &str, extra: &str) -> String {
+    let root = sim_url.trim_end_matches("/v1");
     let mut t = format!(
         "listen = \"127.0.0.1:0\"\ndata_dir = \"{data_dir}\"\nbuiltin_catalog = false\nmax_body_bytes = 65536\n\
          [upstream]\nfirst_byte_timeout_ms = 1500\nidle_timeout_ms = 1500\nstream_keepalive_ms = 300\n\
          [[providers]]\nid = \"sim\"\nname = \"Simulator\"\nbase_url = \"{sim_url}\"\napi_key = \"sk-upstream-secret\"\n\
          [[providers]]\nid = \"sim-b\"\nname = \"Simulator B\"\nbase_url = \"{sim_url}\"\n\
+         [[providers]]\nid = \"gem\"\nname = \"Gemini Sim\"\nprotocol = \"gemini\"\nbase_url = \"{root}/v1beta\"\napi_key = \"gm-secret\"\n\
+         [[providers]]\nid = \"coh\"\nname = \"Cohere Sim\"\nprotocol = \"cohere\"\nbase_url = \"{root}/v2\"\napi_key = \"co-secret\"\n\
          [[providers]]\nid = \"anth\"\nname = \"Anthropic Sim\"\nprotocol = \"anthropic\"\nbase_url = \"{sim_url}\"\napi_key = \"sk-ant-secret\"\n{extra}\n"
     );
     for (slug, scenario, prompt, completion) in MODELS {
@@ -61,11 +74,19 @@ fn config_text(sim_url: &str, data_dir: &str, extra: &str) -> String {
             "[[models]]\nid = \"{slug}\"\ncontext_length = 8192\n[[models.endpoints]]\nprovider = \"sim\"\nmodel = \"{scenario}\"\nprompt = \"{prompt}\"\ncompletion = \"{completion}\"\n"
         ));
     }
+    for (provider, slug, scenario) in NATIVE_MODELS {
+        t.push_str(&format!(
+            "[[models]]\nid = \"{slug}\"\n[[models.endpoints]]\nprovider = \"{provider}\"\nmodel = \"{scenario}\"\nprompt = \"0.000001\"\ncompletion = \"0.000002\"\n"
+        ));
+    }
     for (slug, scenario) in ANTHROPIC_MODELS {
         t.push_str(&format!(
             "[[models]]\nid = \"{slug}\"\ncontext_length = 200000\n[[models.endpoints]]\nprovider = \"anth\"\nmodel = \"{scenario}\"\nprompt = \"0.000003\"\ncompletion = \"0.000015\"\ninput_cache_read = \"0.0000003\"\n"
         ));
     }
+    t.push_str(
+        "[[models]]\nid = \"sim/embed\"\noutput_modalities = [\"embeddings\"]\n[[models.endpoints]]\nprovider = \"sim\"\nmodel = \"embed\"\nprompt = \"0.00000002\"\n",
+    );
     // A model whose cheaper endpoint fails: the gateway must fall back.
     t.push_str(
         "[[models]]\nid = \"sim/fallback\"\n[[models.endpoints]]\nprovider = \"sim\"\nmodel = \"status=500\"\nprompt = \"0.0000001\"\ncompletion = \"0\"\n\

@@ -8,6 +8,8 @@ mod accounts;
 mod anthropic;
 mod chat;
 mod common;
+mod embeddings;
 mod errors;
+mod native;
 mod openai_client;
 mod streaming;

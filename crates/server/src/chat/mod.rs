@@ -171,7 +171,9 @@ async fn complete(
         resp.choices.iter().map(|c| c.message.content.as_ref().map_or(0, |t| (t.len() as u64).div_ceil(4))).sum();
     for choice in &mut resp.choices {
         if let Some(native) = choice.finish_reason.take() {
-            let normalized = FinishReason::normalize(&native).as_str().to_owned();
+            let has_calls =
+                choice.message.tool_calls.as_ref().is_some_and(|c| c.as_array().is_none_or(|a| !a.is_empty()));
+            let normalized = normalize_finish(&native, has_calls);
             choice.native_finish_reason = Some(native.clone());
             choice.finish_reason = Some(normalized.clone());
             if draft.finish.is_none() {
@@ -198,6 +200,14 @@ async fn complete(
     h.insert("x-generation-id", header_value(&draft.id));
     h.insert("server-timing", server_timing(draft.started.elapsed(), upstream_time));
     Ok(r)
+}
+
+/// OpenRouter's finish reason. Some providers (Gemini) end a tool-calling
+/// answer with a plain "stop": an answer that called tools finished with
+/// `tool_calls` whatever the provider's word for it.
+pub(crate) fn normalize_finish(native: &str, called_tools: bool) -> String {
+    let n = FinishReason::normalize(native);
+    if called_tools && n == FinishReason::Stop { FinishReason::ToolCalls } else { n }.as_str().to_owned()
 }
 
 fn header_value(s: &str) -> HeaderValue {

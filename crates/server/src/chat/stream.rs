@@ -15,7 +15,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use bytes::{BufMut, Bytes, BytesMut};
 use switchyard_api::response::Delta;
-use switchyard_api::{ChatChunk, ChatRequest, ChunkChoice, FinishReason};
+use switchyard_api::{ChatChunk, ChatRequest, ChunkChoice};
 use switchyard_providers::{Answer, ChunkStream, ProviderError, StreamEvent, Upstream, call};
 
 use super::draft::{AttemptLog, Draft, Served};
@@ -68,6 +68,7 @@ pub(super) async fn start(
         // A stream committed by waiting sends its first keep-alive at once.
         timer: Box::pin(tokio::time::sleep(if waiting { Duration::ZERO } else { state.keepalive })),
         t0,
+        called_tools: false,
     };
     let id = pump.draft.id.clone();
     let body = Body::from_stream(futures_util::stream::unfold(pump, |p| p.step()));
@@ -100,6 +101,8 @@ struct Pump {
     keepalive: Duration,
     timer: Pin<Box<tokio::time::Sleep>>,
     t0: Instant,
+    /// A tool-call delta was forwarded (decides `tool_calls` over `stop`).
+    called_tools: bool,
 }
 
 impl Pump {
@@ -185,13 +188,14 @@ impl Pump {
                 || d.refusal.as_deref().is_some_and(|c| !c.is_empty())
                 || d.tool_calls.is_some()
             {
+                self.called_tools |= d.tool_calls.is_some();
                 self.draft.completion_pieces += 1;
                 if self.draft.first_content.is_none() {
                     self.draft.first_content = Some(Instant::now());
                 }
             }
             if let Some(native) = choice.finish_reason.take() {
-                let normalized = FinishReason::normalize(&native).as_str().to_owned();
+                let normalized = super::normalize_finish(&native, self.called_tools);
                 choice.finish_reason = Some(normalized.clone());
                 choice.native_finish_reason = Some(native.clone());
                 self.draft.finish = Some((normalized, native));

@@ -1,0 +1,103 @@
+//! Gemini and Cohere upstreams, each in its own protocol, behind the same
+//! OpenAI-shaped API.
+
+use serde_json::{Value, json};
+
+use crate::common::{Env, body, chunks, sse_events, stream_body};
+
+/// (model prefix, provider display name, expected upstream path start, auth header, secret)
+const PROTOCOLS: &[(&str, &str, &str, &str, &str)] = &[
+    ("gem", "Gemini Sim", "/v1beta/models/", "x-goog-api-key", "gm-secret"),
+    ("coh", "Cohere Sim", "/v2/chat", "authorization", "Bearer co-secret"),
+];
+
+#[tokio::test]
+async fn native_protocols_answer_stream_and_report_cost() {
+    let env = Env::start().await;
+    for (prefix, name, path, auth, secret) in PROTOCOLS {
+        let model = format!("{prefix}/text");
+        let r = env.chat(body(&model)).await;
+        assert_eq!(r.status(), 200, "{model}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["provider"], *name);
+        assert_eq!(v["model"], model.as_str());
+        assert_eq!(v["choices"][0]["message"]["content"], "tok0 tok1 tok2 tok3 tok4 ", "{model}");
+        assert_eq!(v["choices"][0]["finish_reason"], "stop", "{model}");
+        assert_eq!(v["usage"]["prompt_tokens"], 10, "{model}");
+        assert_eq!(v["usage"]["completion_tokens"], 5, "{model}");
+        assert_eq!(v["usage"]["cost"].as_f64().unwrap(), 0.00002, "{model}");
+        let reqs = env.sim.requests();
+        let rec = reqs.last().unwrap();
+        assert!(rec.path.starts_with(path), "{model}: {}", rec.path);
+        let got = rec.headers.iter().find(|(k, _)| k == auth).map(|(_, v)| v.as_str());
+        assert_eq!(got, Some(*secret), "{model}");
+        assert!(!rec.headers.iter().any(|(_, v)| v.contains(&env.key)));
+
+        let text = env.chat(stream_body(&model)).await.text().await.unwrap();
+        let (events, _) = sse_events(&text);
+        assert_eq!(events.last().unwrap(), "[DONE]", "{model}");
+        let cs = chunks(&events);
+        let content: String = cs
+            .iter()
+            .filter_map(|c| c["choices"].get(0).and_then(|ch| ch["delta"]["content"].as_str()).map(str::to_owned))
+            .collect();
+        assert_eq!(content, "tok0 tok1 tok2 tok3 tok4 ", "{model}");
+        assert_eq!(cs.iter().filter(|c| c.get("usage").is_some()).count(), 1, "{model}");
+        assert_eq!(cs.last().unwrap()["usage"]["completion_tokens"], 5, "{model}");
+    }
+}
+
+#[tokio::test]
+async fn native_protocols_translate_tool_calls_both_ways() {
+    let env = Env::start().await;
+    for (prefix, ..) in PROTOCOLS {
+        let model = format!("{prefix}/tools");
+        let mut b = body(&model);
+        b["tools"] = json!([{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}},
+                            {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}}]);
+        b["messages"] = json!([
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "call_prev", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Rome\"}"}}]},
+            {"role": "tool", "tool_call_id": "call_prev", "content": "{\"temp_c\":20}"}
+        ]);
+        let v: Value = env.chat(b.clone()).await.json().await.unwrap();
+        assert_eq!(v["choices"][0]["finish_reason"], "tool_calls", "{model}: {v}");
+        let calls = v["choices"][0]["message"]["tool_calls"].as_array().unwrap();
+        assert_eq!(calls.len(), 2, "{model}");
+        assert_eq!(calls[0]["function"]["name"], "get_weather");
+        let args: Value = serde_json::from_str(calls[0]["function"]["arguments"].as_str().unwrap()).unwrap();
+        assert_eq!(args["city"], "Paris");
+        let reqs = env.sim.requests();
+        let sent = serde_json::to_string(&reqs.last().unwrap().body).unwrap();
+        assert!(sent.contains("get_weather") && sent.contains("Rome") && sent.contains("temp_c"), "{model}: {sent}");
+
+        b["stream"] = json!(true);
+        let text = env.chat(b).await.text().await.unwrap();
+        let cs = chunks(&sse_events(&text).0);
+        let mut args = [String::new(), String::new()];
+        for c in &cs {
+            for call in c["choices"].get(0).and_then(|ch| ch["delta"]["tool_calls"].as_array()).into_iter().flatten() {
+                let i = call["index"].as_u64().unwrap() as usize;
+                args[i].push_str(call["function"]["arguments"].as_str().unwrap_or(""));
+            }
+        }
+        for a in &args {
+            assert_eq!(serde_json::from_str::<Value>(a).unwrap()["city"], "Paris", "{model}");
+        }
+        let finish = cs.iter().filter_map(|c| c["choices"].get(0)).find(|ch| !ch["finish_reason"].is_null()).unwrap();
+        assert_eq!(finish["finish_reason"], "tool_calls", "{model}");
+    }
+}
+
+#[tokio::test]
+async fn native_protocol_rate_limits_map_to_429() {
+    let env = Env::start().await;
+    for (prefix, name, ..) in PROTOCOLS {
+        let r = env.chat(body(&format!("{prefix}/e429"))).await;
+        assert_eq!(r.status(), 429, "{prefix}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["metadata"]["error_type"], "rate_limit_exceeded");
+        assert_eq!(v["error"]["metadata"]["provider_name"], *name);
+    }
+}
