@@ -13,7 +13,7 @@ use crate::anthropic::{self, DecodeOptions};
 use crate::error::{ProviderError, parse_retry_after};
 use crate::sse::{SseDecoder, SseEvent};
 use crate::upstream::{Protocol, Upstream};
-use crate::{cohere, gemini, openai};
+use crate::{bedrock, cohere, gemini, openai};
 
 /// One decoded stream event.
 #[derive(Debug)]
@@ -42,17 +42,19 @@ enum EventDecoder {
     Anthropic(anthropic::stream::StreamState),
     Gemini(gemini::stream::StreamState),
     Cohere(cohere::stream::StreamState),
+    Bedrock(bedrock::stream::StreamState),
 }
 
 impl EventDecoder {
     fn new(protocol: Protocol, req: &ChatRequest) -> EventDecoder {
         match protocol {
-            Protocol::Openai => EventDecoder::Openai,
+            Protocol::Openai | Protocol::Azure => EventDecoder::Openai,
             Protocol::Anthropic => {
                 EventDecoder::Anthropic(anthropic::stream::StreamState::new(DecodeOptions::for_request(req)))
             }
             Protocol::Gemini => EventDecoder::Gemini(gemini::stream::StreamState::new()),
             Protocol::Cohere => EventDecoder::Cohere(cohere::stream::StreamState::new()),
+            Protocol::Bedrock => EventDecoder::Bedrock(bedrock::stream::StreamState::new()),
         }
     }
 
@@ -63,6 +65,8 @@ impl EventDecoder {
             EventDecoder::Anthropic(state) => state.decode_event(ev, out)?,
             EventDecoder::Gemini(state) => state.decode_event(ev, out)?,
             EventDecoder::Cohere(state) => state.decode_event(ev, out)?,
+            // Bedrock frames are binary, decoded in `ChunkStream::feed`.
+            EventDecoder::Bedrock(_) => {}
         }
         Ok(())
     }
@@ -78,6 +82,9 @@ struct Decoding {
     /// may produce several.
     ready: VecDeque<StreamEvent>,
     native: EventDecoder,
+    /// Bedrock's binary event-stream framing (instead of SSE).
+    binary: Option<bedrock::eventstream::EventStreamDecoder>,
+    frames: Vec<bedrock::eventstream::Message>,
 }
 
 /// A canonical view of an upstream stream. Dropping it closes the upstream
@@ -140,6 +147,18 @@ impl ChunkStream {
     fn feed(&mut self, bytes: &[u8], eof: bool) -> Result<(), ProviderError> {
         let invalid = |e: crate::sse::SseError| ProviderError::InvalidResponse(e.to_string());
         let dec = &mut *self.dec;
+        if let Some(binary) = &mut dec.binary {
+            binary.push(bytes, &mut dec.frames)?;
+            if eof && binary.has_partial() {
+                return Err(ProviderError::Disconnected);
+            }
+            if let EventDecoder::Bedrock(state) = &mut dec.native {
+                for msg in dec.frames.drain(..) {
+                    state.decode_message(&msg, &mut dec.ready)?;
+                }
+            }
+            return Ok(());
+        }
         dec.sse.push(bytes, &mut dec.scratch).map_err(invalid)?;
         if eof {
             dec.sse.finish(&mut dec.scratch).map_err(invalid)?;
@@ -153,16 +172,21 @@ impl ChunkStream {
 pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) -> Result<Answer, ProviderError> {
     let protocol = upstream.config.protocol;
     let body = match protocol {
-        Protocol::Openai => openai::encode::encode(req, upstream_model, &upstream.config.quirks)
+        Protocol::Openai | Protocol::Azure => openai::encode::encode(req, upstream_model, &upstream.config.quirks)
             .map_err(|e| ProviderError::Unsupported(format!("request cannot be encoded: {e}")))?,
         Protocol::Anthropic => anthropic::encode::encode(req, upstream_model)?,
         Protocol::Gemini => gemini::encode::encode(req, upstream_model)?,
         Protocol::Cohere => cohere::encode::encode(req, upstream_model)?,
+        Protocol::Bedrock => bedrock::encode::encode(req, upstream_model)?,
     };
 
     let t = upstream.timeouts;
     let url = upstream.request_url(upstream_model, req.is_stream())?;
-    let send = upstream.client.post(url).headers(upstream.headers.clone()).body(body).send();
+    let mut headers = upstream.headers.clone();
+    if protocol == Protocol::Bedrock {
+        sign_bedrock(upstream, &url, &body, &mut headers)?;
+    }
+    let send = upstream.client.post(url).headers(headers).body(body).send();
     let resp = match tokio::time::timeout(t.first_byte, send).await {
         Err(_) => return Err(ProviderError::Timeout(t.first_byte)),
         Ok(Err(e)) => return Err(ProviderError::from_transport(&e, t.first_byte)),
@@ -171,12 +195,16 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
     let status = resp.status();
     if !status.is_success() {
         let retry_after = parse_retry_after(resp.headers());
+        let error_type = resp.headers().get("x-amzn-errortype").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let bytes = read_body(resp, t.idle).await.unwrap_or_default();
         return Err(match protocol {
-            Protocol::Openai => openai::errors::map_error(status.as_u16(), retry_after, &bytes),
+            Protocol::Openai | Protocol::Azure => openai::errors::map_error(status.as_u16(), retry_after, &bytes),
             Protocol::Anthropic => anthropic::errors::map_error(status.as_u16(), retry_after, &bytes),
             Protocol::Gemini => gemini::errors::map_error(status.as_u16(), retry_after, &bytes),
             Protocol::Cohere => cohere::errors::map_error(status.as_u16(), retry_after, &bytes),
+            Protocol::Bedrock => {
+                bedrock::errors::map_error(status.as_u16(), retry_after, &bytes, error_type.as_deref())
+            }
         });
     }
     if req.is_stream() {
@@ -188,6 +216,8 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
                 scratch: Vec::new(),
                 ready: VecDeque::new(),
                 native: EventDecoder::new(protocol, req),
+                binary: (protocol == Protocol::Bedrock).then(bedrock::eventstream::EventStreamDecoder::new),
+                frames: Vec::new(),
             }),
             idle: t.idle,
             finished: false,
@@ -197,12 +227,43 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
     }
     let bytes = read_body(resp, t.idle).await?;
     match protocol {
-        Protocol::Openai => openai::decode::decode(&bytes),
+        Protocol::Openai | Protocol::Azure => openai::decode::decode(&bytes),
         Protocol::Anthropic => anthropic::decode::decode(&bytes, &DecodeOptions::for_request(req)),
         Protocol::Gemini => gemini::decode::decode(&bytes),
         Protocol::Cohere => cohere::decode::decode(&bytes),
+        Protocol::Bedrock => bedrock::decode::decode(&bytes),
     }
     .map(Answer::Complete)
+}
+
+/// Adds Bedrock's SigV4 headers: the signature covers the method, URL,
+/// body and time, so it is made per request.
+fn sign_bedrock(
+    upstream: &Upstream,
+    url: &reqwest::Url,
+    body: &[u8],
+    headers: &mut http::HeaderMap,
+) -> Result<(), ProviderError> {
+    let creds = upstream.config.aws.as_ref().ok_or_else(|| {
+        ProviderError::Unsupported(format!("provider {} has no AWS credentials", upstream.config.slug))
+    })?;
+    let signed = bedrock::sign::sign(
+        creds,
+        "POST",
+        url.as_str(),
+        &[("content-type".to_owned(), "application/json".to_owned())],
+        body,
+        std::time::SystemTime::now(),
+    )?;
+    for (name, value) in signed {
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| ProviderError::Unsupported(format!("signing produced a bad header: {e}")))?;
+        let mut value = http::HeaderValue::from_str(&value)
+            .map_err(|e| ProviderError::Unsupported(format!("signing produced a bad header: {e}")))?;
+        value.set_sensitive(true);
+        headers.insert(name, value);
+    }
+    Ok(())
 }
 
 /// Reads a whole body within the idle deadline.

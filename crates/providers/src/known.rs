@@ -74,6 +74,20 @@ pub const KNOWN_PROVIDERS: &[KnownProvider] = &[
         Protocol::Gemini,
     ),
     native("cohere", "Cohere", "https://api.cohere.com/v2", "COHERE_API_KEY", "COHERE_BASE_URL", Protocol::Cohere),
+    // No default endpoint: every Azure resource has its own. Set
+    // AZURE_OPENAI_ENDPOINT to `https://RESOURCE.openai.azure.com/openai/v1`
+    // (v1 API) or to the resource root plus AZURE_OPENAI_API_VERSION.
+    native("azure", "Azure", "", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", Protocol::Azure),
+    // Enabled by AWS credentials; the base URL follows the region unless
+    // AWS_BEDROCK_ENDPOINT overrides it (`{region}` is replaced).
+    native(
+        "amazon-bedrock",
+        "Amazon Bedrock",
+        "https://bedrock-runtime.{region}.amazonaws.com",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_BEDROCK_ENDPOINT",
+        Protocol::Bedrock,
+    ),
 ];
 
 /// A provider spoken to in its own protocol.

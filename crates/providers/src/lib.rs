@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod anthropic;
+pub mod bedrock;
 mod call;
 pub mod cohere;
 mod embed;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::error::ProviderError;
 use crate::openai::Quirks;
-use crate::{anthropic, cohere, gemini};
+use crate::{anthropic, bedrock, cohere, gemini};
 
 /// The native protocol an upstream speaks.
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Default)]
@@ -23,6 +23,13 @@ pub enum Protocol {
     Gemini,
     /// Cohere v2 chat (`POST /v2/chat`).
     Cohere,
+    /// Azure OpenAI: OpenAI's wire format, `api-key` auth, and either the v1
+    /// API (`{endpoint}/openai/v1/...`, model in the body) or, with an
+    /// `api_version`, deployment URLs (the endpoint's model id is the
+    /// deployment name).
+    Azure,
+    /// AWS Bedrock Converse / ConverseStream, SigV4-signed.
+    Bedrock,
 }
 
 /// Static description of an upstream, from config or the built-in table.
@@ -43,6 +50,10 @@ pub struct UpstreamConfig {
     pub headers: Vec<(String, String)>,
     /// Protocol deviations of this server.
     pub quirks: Quirks,
+    /// Azure's `api-version` for deployment URLs; `None` means the v1 API.
+    pub api_version: Option<String>,
+    /// AWS credentials and region, for Bedrock's request signing.
+    pub aws: Option<bedrock::Credentials>,
 }
 
 /// Deadlines for one upstream exchange.
@@ -104,6 +115,9 @@ impl Upstream {
             Protocol::Openai => "chat/completions",
             Protocol::Anthropic => "messages",
             Protocol::Cohere => cohere::CHAT_PATH,
+            Protocol::Azure if config.api_version.is_none() => "chat/completions",
+            // Deployment URLs are per request; see `request_url`.
+            Protocol::Azure | Protocol::Bedrock => "",
             // Per request (the model is in the path); see `request_url`.
             Protocol::Gemini => "",
         };
@@ -131,7 +145,14 @@ impl Upstream {
                 v.set_sensitive(true);
                 headers.insert("x-goog-api-key", v);
             }
-            (Protocol::Openai | Protocol::Cohere, None) | (Protocol::Gemini, None) => {}
+            (Protocol::Azure, Some(key)) => {
+                let mut v = HeaderValue::from_str(key).map_err(|_| bad("api-key"))?;
+                v.set_sensitive(true);
+                headers.insert("api-key", v);
+            }
+            (Protocol::Openai | Protocol::Cohere | Protocol::Gemini | Protocol::Azure, None) => {}
+            // Signed per request (the signature covers the body and time).
+            (Protocol::Bedrock, _) => {}
         }
         for (name, value) in &config.headers {
             let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad(name))?;
@@ -141,6 +162,7 @@ impl Upstream {
         // Embeddings are an OpenAI-protocol endpoint beside chat.
         let embeddings_url = match config.protocol {
             Protocol::Openai => reqwest::Url::parse(&format!("{base}/embeddings")).ok(),
+            Protocol::Azure if config.api_version.is_none() => reqwest::Url::parse(&format!("{base}/embeddings")).ok(),
             _ => None,
         };
         let base = format!("{base}/");
@@ -153,6 +175,18 @@ impl Upstream {
         match self.config.protocol {
             Protocol::Gemini => {
                 let url = format!("{}{}", self.base, gemini::request_path(upstream_model, stream));
+                reqwest::Url::parse(&url)
+                    .map_err(|e| ProviderError::Unsupported(format!("bad model id for a URL: {e}")))
+            }
+            Protocol::Azure if self.config.api_version.is_some() => {
+                let version = self.config.api_version.as_deref().unwrap_or_default();
+                let url =
+                    format!("{}openai/deployments/{upstream_model}/chat/completions?api-version={version}", self.base);
+                reqwest::Url::parse(&url)
+                    .map_err(|e| ProviderError::Unsupported(format!("bad deployment name for a URL: {e}")))
+            }
+            Protocol::Bedrock => {
+                let url = format!("{}{}", self.base, bedrock::request_path(upstream_model, stream));
                 reqwest::Url::parse(&url)
                     .map_err(|e| ProviderError::Unsupported(format!("bad model id for a URL: {e}")))
             }
@@ -193,6 +227,8 @@ mod tests {
             api_key: Some("sk-secret".into()),
             headers: vec![("anthropic-beta".into(), "context-1m-2025-08-07".into())],
             quirks: Quirks::default(),
+            api_version: None,
+            aws: None,
         };
         let t = Timeouts { first_byte: Duration::from_secs(1), idle: Duration::from_secs(1) };
         Upstream::new(config, reqwest::Client::new(), t).unwrap()

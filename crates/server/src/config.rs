@@ -145,6 +145,11 @@ pub struct ProviderEntry {
     /// Protocol deviations.
     #[serde(default)]
     pub quirks: Option<Quirks>,
+    /// Azure OpenAI only: the `api-version` of deployment URLs
+    /// (`{base_url}/openai/deployments/{model}/chat/completions`); leave it
+    /// out to use the v1 API with `base_url = "https://RESOURCE.openai.azure.com/openai/v1"`.
+    #[serde(default)]
+    pub api_version: Option<String>,
     /// Set false to turn a provider off.
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -223,7 +228,30 @@ pub fn resolve_providers(
             continue; // the config entry below describes it
         }
         let base = env(k.base_url_env).filter(|v| !v.is_empty()).unwrap_or_else(|| k.base_url.to_owned());
-        match env(k.key_env).filter(|v| !v.is_empty()) {
+        let key = env(k.key_env).filter(|v| !v.is_empty());
+        let aws = aws_credentials(k.protocol, env);
+        let base = match &aws {
+            Some(creds) => base.replace("{region}", &creds.region),
+            None => base,
+        };
+        if k.protocol == Protocol::Bedrock && key.is_some() && aws.is_none() {
+            out.push(ProviderStatus {
+                slug: k.slug.to_owned(),
+                upstream: None,
+                reason: "disabled: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not".into(),
+            });
+            continue;
+        }
+        if key.is_some() && base.is_empty() {
+            // Azure has no public default endpoint: each resource has its own.
+            out.push(ProviderStatus {
+                slug: k.slug.to_owned(),
+                upstream: None,
+                reason: format!("disabled: {} is set but {} is not", k.key_env, k.base_url_env),
+            });
+            continue;
+        }
+        match key {
             Some(key) => out.push(ProviderStatus {
                 slug: k.slug.to_owned(),
                 reason: format!("enabled: {} is set (base URL {base})", k.key_env),
@@ -235,6 +263,8 @@ pub fn resolve_providers(
                     api_key: Some(key),
                     headers: Vec::new(),
                     quirks: k.quirks(),
+                    api_version: (k.protocol == Protocol::Azure).then(|| env("AZURE_OPENAI_API_VERSION")).flatten(),
+                    aws: aws_credentials(k.protocol, env),
                 }),
             }),
             None => out.push(ProviderStatus {
@@ -250,6 +280,7 @@ pub fn resolve_providers(
             out.push(ProviderStatus { slug: p.id.clone(), upstream: None, reason: "disabled in config".into() });
             continue;
         }
+        let protocol = p.protocol.or(known.map(|k| k.protocol)).unwrap_or_default();
         let base_url = p
             .base_url
             .clone()
@@ -269,15 +300,26 @@ pub fn resolve_providers(
             upstream: Some(UpstreamConfig {
                 slug: p.id.clone(),
                 name: p.name.clone().or_else(|| known.map(|k| k.name.to_owned())).unwrap_or_else(|| p.id.clone()),
-                protocol: p.protocol.or(known.map(|k| k.protocol)).unwrap_or_default(),
+                protocol,
                 base_url,
                 api_key,
                 headers: p.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 quirks: p.quirks.clone().or_else(|| known.map(|k| k.quirks())).unwrap_or_default(),
+                api_version: p.api_version.clone(),
+                aws: aws_credentials(protocol, env),
             }),
         });
     }
     Ok(out)
+}
+
+/// Bedrock signs requests with the usual AWS variables; other protocols
+/// need none.
+fn aws_credentials(
+    protocol: Protocol,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<switchyard_providers::bedrock::Credentials> {
+    (protocol == Protocol::Bedrock).then(|| switchyard_providers::bedrock::Credentials::from_env(env)).flatten()
 }
 
 /// A commented example config, printed by `switchyard config example`.

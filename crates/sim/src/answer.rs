@@ -3,9 +3,9 @@
 //! An [`Answer`] says *what* the simulated model produces for a scenario
 //! (text tokens, a JSON object, tool calls, reasoning words) as a sequence of
 //! [`Piece`]s, one per streamed chunk, plus token counts. Wire modules
-//! ([`crate::openai`], `anthropic`, `gemini`, `cohere`) render it in their
-//! protocol's format. Also holds small HTTP body helpers every protocol
-//! needs.
+//! ([`crate::openai`], `anthropic`, `gemini`, `cohere`, `bedrock`) render it
+//! in their protocol's format. Also holds small HTTP body helpers every
+//! protocol needs.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -170,6 +170,27 @@ pub(crate) fn text_chars(content: &Value) -> usize {
     }
 }
 
+/// Decodes `%XX` escapes (invalid ones are kept verbatim).
+pub(crate) fn percent_decode(s: &str) -> String {
+    let hex = |b: Option<&u8>| b.and_then(|b| char::from(*b).to_digit(16));
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match (b, hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Seconds since the Unix epoch.
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
@@ -233,5 +254,12 @@ mod tests {
         assert_eq!((a.tool_name(1), a.content()), ("f", None));
         let a = Answer::new(Scenario::parse("tokens=3"), vec![], 0);
         assert_eq!(streamed(&a).0, "tok0 tok1 tok2 ");
+    }
+
+    #[test]
+    fn decodes_percent_escapes() {
+        assert_eq!(percent_decode("tokens%3D3%2Ctool:generateContent"), "tokens=3,tool:generateContent");
+        assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
+        assert_eq!(percent_decode("tokens=3,tool"), "tokens=3,tool");
     }
 }

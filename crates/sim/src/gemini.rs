@@ -20,7 +20,8 @@ mod wire;
 use wire::{Candidate, Content, GenerateResponse, Part, UsageMetadata};
 
 use crate::answer::{
-    Answer, Piece, TOOL_ARGS, abort_after_flush, bytes_response, scenario_for, text_chars, truncated_json,
+    Answer, Piece, TOOL_ARGS, abort_after_flush, bytes_response, percent_decode, scenario_for, text_chars,
+    truncated_json,
 };
 use crate::{Inner, OutcomeGuard};
 
@@ -334,27 +335,6 @@ fn frame(st: &mut StreamState, json: &[u8]) -> Bytes {
     [separator, json].concat().into()
 }
 
-/// Decodes `%XX` escapes (invalid ones are kept verbatim).
-fn percent_decode(s: &str) -> String {
-    let hex = |b: Option<&u8>| b.and_then(|b| char::from(*b).to_digit(16));
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match (b, hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Google RPC status name for an HTTP status.
 fn rpc_status(code: u16) -> &'static str {
     match code {
@@ -403,16 +383,4 @@ fn error_response(code: u16, message: &str, retry: Option<u64>) -> Response {
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     resp
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_percent_escapes() {
-        assert_eq!(percent_decode("tokens%3D3%2Ctool:generateContent"), "tokens=3,tool:generateContent");
-        assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
-        assert_eq!(percent_decode("tokens=3,tool"), "tokens=3,tool");
-    }
 }

@@ -12,13 +12,16 @@
 //! Messages), `POST /v1beta/models/{model}:generateContent` and
 //! `:streamGenerateContent` (also under `/v1/models/`, and the Vertex AI
 //! `/v1/projects/.../models/...` paths; Google Gemini), `POST /v2/chat`
-//! (Cohere v2 Chat), `GET /v1/models`, and for out-of-process use
+//! (Cohere v2 Chat), `POST /model/{modelId}/converse` and
+//! `/model/{modelId}/converse-stream` (AWS Bedrock Converse and
+//! ConverseStream), `GET /v1/models`, and for out-of-process use
 //! `GET /_sim/requests` and `DELETE /_sim/requests`.
 
 #![warn(missing_docs)]
 
 mod answer;
 mod anthropic;
+mod bedrock;
 mod cohere;
 mod embeddings;
 mod gemini;
@@ -333,6 +336,7 @@ fn router(inner: Arc<Inner>) -> Router {
         .route("/v1beta1/projects/{*vertex_path}", post(gemini))
         .route("/v1/publishers/{*vertex_path}", post(gemini))
         .route("/v2/chat", post(cohere_chat))
+        .route("/model/{*model_and_operation}", post(bedrock_converse))
         .route("/v1/embeddings", post(embeddings_handler))
         .route("/v1/models", get(models))
         .route("/models", get(models))
@@ -377,6 +381,13 @@ async fn cohere_chat(State(inner): State<Arc<Inner>>, req: Request) -> Response 
     let chat = cohere::ChatRequest::new(&parts.headers, &body);
     let guard = inner.begin(&parts, body);
     cohere::chat(&inner, chat, guard).await
+}
+
+async fn bedrock_converse(State(inner): State<Arc<Inner>>, req: Request) -> Response {
+    let (parts, body) = read_request(req).await;
+    let call = bedrock::ConverseRequest::new(&parts, &body);
+    let guard = inner.begin(&parts, body);
+    bedrock::converse(&inner, call, guard).await
 }
 
 async fn embeddings_handler(State(inner): State<Arc<Inner>>, req: Request) -> Response {

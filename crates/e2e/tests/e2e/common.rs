@@ -47,6 +47,10 @@ pub const NATIVE_MODELS: &[(&str, &str, &str)] = &[
     ("coh", "coh/text", "tokens=5,prompt_tokens=10"),
     ("coh", "coh/tools", "tools=2"),
     ("coh", "coh/e429", "status=429"),
+    ("az", "az/text", "tokens=5,prompt_tokens=10"),
+    ("bed", "bed/text", "tokens=5,prompt_tokens=10"),
+    ("bed", "bed/tools", "tools=2"),
+    ("bed", "bed/e429", "status=429"),
 ];
 
 /// A running simulator and gateway.
@@ -67,6 +71,8 @@ fn config_text(sim_url: &str, data_dir: &str, extra: &str) -> String {
          [[providers]]\nid = \"sim-b\"\nname = \"Simulator B\"\nbase_url = \"{sim_url}\"\n\
          [[providers]]\nid = \"gem\"\nname = \"Gemini Sim\"\nprotocol = \"gemini\"\nbase_url = \"{root}/v1beta\"\napi_key = \"gm-secret\"\n\
          [[providers]]\nid = \"coh\"\nname = \"Cohere Sim\"\nprotocol = \"cohere\"\nbase_url = \"{root}/v2\"\napi_key = \"co-secret\"\n\
+         [[providers]]\nid = \"bed\"\nname = \"Bedrock Sim\"\nprotocol = \"bedrock\"\nbase_url = \"{root}\"\n\
+         [[providers]]\nid = \"az\"\nname = \"Azure Sim\"\nprotocol = \"azure\"\nbase_url = \"{sim_url}\"\napi_key = \"az-secret\"\n\
          [[providers]]\nid = \"anth\"\nname = \"Anthropic Sim\"\nprotocol = \"anthropic\"\nbase_url = \"{sim_url}\"\napi_key = \"sk-ant-secret\"\n{extra}\n"
     );
     for (slug, scenario, prompt, completion) in MODELS {
@@ -95,6 +101,17 @@ fn config_text(sim_url: &str, data_dir: &str, extra: &str) -> String {
     t
 }
 
+/// The only environment the gateway sees in tests: AWS credentials for the
+/// Bedrock simulator's signed requests.
+fn test_env(name: &str) -> Option<String> {
+    match name {
+        "AWS_ACCESS_KEY_ID" => Some("AKIDSWITCHYARDTEST".into()),
+        "AWS_SECRET_ACCESS_KEY" => Some("test-secret-key".into()),
+        "AWS_REGION" => Some("us-west-2".into()),
+        _ => None,
+    }
+}
+
 impl Env {
     pub async fn start() -> Env {
         Env::start_with("").await
@@ -106,7 +123,7 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         let text = config_text(&sim.base_url(), &dir.path().join("data").display().to_string(), extra);
         let cfg = Config::from_toml(&text).unwrap();
-        let gw = switchyard_server::start(cfg, &|_| None, std::future::pending()).await.unwrap();
+        let gw = switchyard_server::start(cfg, &test_env, std::future::pending()).await.unwrap();
         let account = gw.store().default_account().await.unwrap().unwrap();
         let key = gw.store().create_key(&account.id, "test", false, None).await.unwrap().plaintext;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();

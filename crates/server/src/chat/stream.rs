@@ -178,7 +178,7 @@ impl Pump {
         if self.draft.upstream_id.is_none() && !chunk.id.is_empty() {
             self.draft.upstream_id = Some(std::mem::take(&mut chunk.id));
         }
-        if chunk.choices.is_empty() {
+        if chunk.choices.is_empty() || chunk.choices.iter().all(carries_nothing) {
             return None;
         }
         for choice in &mut chunk.choices {
@@ -243,6 +243,21 @@ impl Pump {
         out.put_slice(b"data: [DONE]\n\n");
         self.phase = Phase::Closing(VecDeque::from([out.freeze()]));
     }
+}
+
+/// A choice with no delta content and no finish reason, such as Azure's
+/// content-filter-only chunks: nothing for the client.
+fn carries_nothing(c: &ChunkChoice) -> bool {
+    let d = &c.delta;
+    c.finish_reason.is_none()
+        && d.role.is_none()
+        && d.content.is_none()
+        && d.reasoning.is_none()
+        && d.reasoning_details.is_none()
+        && d.tool_calls.is_none()
+        && d.refusal.is_none()
+        && d.extra.is_empty()
+        && c.logprobs.as_ref().is_none_or(serde_json::Value::is_null)
 }
 
 fn sse(chunk: &ChatChunk) -> Bytes {
