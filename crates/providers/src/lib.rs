@@ -17,6 +17,7 @@ pub mod gemini;
 pub mod known;
 pub mod openai;
 pub mod sse;
+mod translate;
 pub mod upstream;
 
 pub use call::{Answer, ChunkStream, StreamEvent, call};

@@ -19,6 +19,7 @@ use super::wire::{
 use super::{JSON_NOTE, JSON_TOOL, REASONING_FORMAT, response_tool};
 use crate::error::ProviderError;
 use crate::openai::encode::hash_user;
+use crate::translate::parse_data_uri;
 
 /// `max_tokens` when the client sets none (Anthropic requires one). With
 /// thinking on, the answer still gets this much on top of the budget.
@@ -203,11 +204,6 @@ fn part_block(part: &ContentPart) -> Result<Option<Block<'_>>, ProviderError> {
 }
 
 /// `data:<media>;base64,<data>` as its media type and data.
-fn parse_data_uri(uri: &str) -> Option<(&str, &str)> {
-    let (header, data) = uri.strip_prefix("data:")?.split_once(',')?;
-    Some((header.strip_suffix(";base64")?, data))
-}
-
 fn is_http(url: &str) -> bool {
     url.starts_with("https://") || url.starts_with("http://")
 }
@@ -252,24 +248,7 @@ fn assistant_blocks(m: &CanonMessage) -> Result<Vec<Block<'_>>, ProviderError> {
 }
 
 fn tool_use(call: &ToolCall) -> Result<Block<'_>, ProviderError> {
-    let args = call.function.arguments.trim();
-    // Clients send "" for calls without arguments.
-    let input: Value = if args.is_empty() {
-        json!({})
-    } else {
-        serde_json::from_str(args).map_err(|e| {
-            unsupported(format!(
-                "tool call `{}` ({}) has arguments that are not valid JSON ({e}); Anthropic needs a JSON object",
-                call.id, call.function.name
-            ))
-        })?
-    };
-    if !input.is_object() {
-        return Err(unsupported(format!(
-            "tool call `{}` ({}) has arguments that are not a JSON object; Anthropic needs one",
-            call.id, call.function.name
-        )));
-    }
+    let input = crate::translate::tool_arguments(call, "Anthropic")?;
     Ok(Block::ToolUse { id: &call.id, name: &call.function.name, input })
 }
 

@@ -16,6 +16,7 @@ use switchyard_api::{ChatRequest, Content, ContentPart, Message as CanonMessage,
 use super::{REASONING_FORMAT, is_anthropic};
 use crate::anthropic::encode::{DEFAULT_MAX_TOKENS, thinking_budget};
 use crate::error::ProviderError;
+use crate::translate::parse_data_uri;
 
 fn unsupported(msg: impl Into<String>) -> ProviderError {
     ProviderError::Unsupported(msg.into())
@@ -160,11 +161,6 @@ fn content_blocks(content: Option<&Content>) -> Result<Vec<Value>, ProviderError
 }
 
 /// `data:<media>;base64,<data>` as its media type and data.
-fn parse_data_uri(uri: &str) -> Option<(&str, &str)> {
-    let (header, data) = uri.strip_prefix("data:")?.split_once(',')?;
-    Some((header.strip_suffix(";base64")?, data))
-}
-
 fn image(url: &str) -> Result<Value, ProviderError> {
     let Some((media, data)) = parse_data_uri(url) else {
         return Err(unsupported("images on Bedrock must be base64 data URIs (URLs are not fetched)"));
@@ -256,14 +252,7 @@ fn reasoning_blocks(details: &Value) -> Vec<Value> {
 }
 
 fn tool_use(call: &ToolCall) -> Result<Value, ProviderError> {
-    let args = call.function.arguments.trim();
-    let input: Value = if args.is_empty() { json!({}) } else { serde_json::from_str(args).unwrap_or(Value::Null) };
-    if !input.is_object() {
-        return Err(unsupported(format!(
-            "tool call `{}` ({}) has arguments that are not a JSON object; Bedrock needs one",
-            call.id, call.function.name
-        )));
-    }
+    let input = crate::translate::tool_arguments(call, "Bedrock")?;
     Ok(json!({"toolUse": {"toolUseId": call.id, "name": call.function.name, "input": input}}))
 }
 

@@ -19,6 +19,7 @@ use super::wire::{
 };
 use super::{ModelTraits, REASONING_FORMAT, SKIP_SIGNATURE, schema, thinking_config};
 use crate::error::ProviderError;
+use crate::translate::parse_data_uri;
 
 pub(super) fn unsupported(msg: impl Into<String>) -> ProviderError {
     ProviderError::Unsupported(msg.into())
@@ -194,12 +195,6 @@ fn media<'a>(url: &'a str, what: &str) -> Result<PartData<'a>, ProviderError> {
 }
 
 /// `data:<media>;base64,<data>` as its media type and data.
-fn parse_data_uri(uri: &str) -> Option<(&str, &str)> {
-    let (header, data) = uri.strip_prefix("data:")?.split_once(',')?;
-    let mime = header.strip_suffix(";base64")?;
-    (!mime.is_empty()).then_some((mime, data))
-}
-
 fn is_youtube(url: &str) -> bool {
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).unwrap_or("");
     ["www.youtube.com/", "youtube.com/", "m.youtube.com/", "youtu.be/"].iter().any(|h| rest.starts_with(h))
@@ -282,24 +277,7 @@ impl<'a> Signatures<'a> {
 }
 
 fn function_call(call: &ToolCall) -> Result<Part<'_>, ProviderError> {
-    let args = call.function.arguments.trim();
-    // Clients send "" for calls without arguments.
-    let args: Value = if args.is_empty() {
-        json!({})
-    } else {
-        serde_json::from_str(args).map_err(|e| {
-            unsupported(format!(
-                "tool call `{}` ({}) has arguments that are not valid JSON ({e}); Gemini needs a JSON object",
-                call.id, call.function.name
-            ))
-        })?
-    };
-    if !args.is_object() {
-        return Err(unsupported(format!(
-            "tool call `{}` ({}) has arguments that are not a JSON object; Gemini needs one",
-            call.id, call.function.name
-        )));
-    }
+    let args = crate::translate::tool_arguments(call, "Gemini")?;
     Ok(Part::new(PartData::FunctionCall(FunctionCall { name: &call.function.name, args })))
 }
 
