@@ -13,7 +13,7 @@ use crate::anthropic::{self, DecodeOptions};
 use crate::error::{ProviderError, parse_retry_after};
 use crate::sse::{SseDecoder, SseEvent};
 use crate::upstream::{Protocol, Upstream};
-use crate::{bedrock, cohere, gemini, openai};
+use crate::{bedrock, cohere, fetch, gemini, openai};
 
 /// One decoded stream event.
 #[derive(Debug)]
@@ -52,7 +52,7 @@ impl EventDecoder {
             Protocol::Anthropic => {
                 EventDecoder::Anthropic(anthropic::stream::StreamState::new(DecodeOptions::for_request(req)))
             }
-            Protocol::Gemini => EventDecoder::Gemini(gemini::stream::StreamState::new()),
+            Protocol::Gemini | Protocol::Vertex => EventDecoder::Gemini(gemini::stream::StreamState::new()),
             Protocol::Cohere => EventDecoder::Cohere(cohere::stream::StreamState::new()),
             Protocol::Bedrock => EventDecoder::Bedrock(bedrock::stream::StreamState::new()),
         }
@@ -171,11 +171,23 @@ impl ChunkStream {
 /// Sends the canonical request to `upstream` as `upstream_model`.
 pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) -> Result<Answer, ProviderError> {
     let protocol = upstream.config.protocol;
+    // Gemini and Bedrock cannot fetch media URLs themselves: fetch and
+    // inline them (behind the private-address guard) into a copy.
+    let inlined;
+    let req =
+        if matches!(protocol, Protocol::Gemini | Protocol::Vertex | Protocol::Bedrock) && fetch::needs_inlining(req) {
+            let mut copy = req.clone();
+            fetch::inline_remote_media(&mut copy, &upstream.client, &upstream.media).await?;
+            inlined = copy;
+            &inlined
+        } else {
+            req
+        };
     let body = match protocol {
         Protocol::Openai | Protocol::Azure => openai::encode::encode(req, upstream_model, &upstream.config.quirks)
             .map_err(|e| ProviderError::Unsupported(format!("request cannot be encoded: {e}")))?,
         Protocol::Anthropic => anthropic::encode::encode(req, upstream_model)?,
-        Protocol::Gemini => gemini::encode::encode(req, upstream_model)?,
+        Protocol::Gemini | Protocol::Vertex => gemini::encode::encode(req, upstream_model)?,
         Protocol::Cohere => cohere::encode::encode(req, upstream_model)?,
         Protocol::Bedrock => bedrock::encode::encode(req, upstream_model)?,
     };
@@ -185,6 +197,13 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
     let mut headers = upstream.headers.clone();
     if protocol == Protocol::Bedrock {
         sign_bedrock(upstream, &url, &body, &mut headers)?;
+    }
+    if let (Protocol::Vertex, Some(v)) = (protocol, &upstream.config.vertex) {
+        let token = v.token.token(&upstream.client).await?;
+        let mut value = http::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| ProviderError::InvalidResponse("the token endpoint returned an unusable token".into()))?;
+        value.set_sensitive(true);
+        headers.insert(http::header::AUTHORIZATION, value);
     }
     let send = upstream.client.post(url).headers(headers).body(body).send();
     let resp = match tokio::time::timeout(t.first_byte, send).await {
@@ -200,7 +219,7 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
         return Err(match protocol {
             Protocol::Openai | Protocol::Azure => openai::errors::map_error(status.as_u16(), retry_after, &bytes),
             Protocol::Anthropic => anthropic::errors::map_error(status.as_u16(), retry_after, &bytes),
-            Protocol::Gemini => gemini::errors::map_error(status.as_u16(), retry_after, &bytes),
+            Protocol::Gemini | Protocol::Vertex => gemini::errors::map_error(status.as_u16(), retry_after, &bytes),
             Protocol::Cohere => cohere::errors::map_error(status.as_u16(), retry_after, &bytes),
             Protocol::Bedrock => {
                 bedrock::errors::map_error(status.as_u16(), retry_after, &bytes, error_type.as_deref())
@@ -229,7 +248,7 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
     match protocol {
         Protocol::Openai | Protocol::Azure => openai::decode::decode(&bytes),
         Protocol::Anthropic => anthropic::decode::decode(&bytes, &DecodeOptions::for_request(req)),
-        Protocol::Gemini => gemini::decode::decode(&bytes),
+        Protocol::Gemini | Protocol::Vertex => gemini::decode::decode(&bytes),
         Protocol::Cohere => cohere::decode::decode(&bytes),
         Protocol::Bedrock => bedrock::decode::decode(&bytes),
     }

@@ -78,6 +78,9 @@ pub const KNOWN_PROVIDERS: &[KnownProvider] = &[
     // AZURE_OPENAI_ENDPOINT to `https://RESOURCE.openai.azure.com/openai/v1`
     // (v1 API) or to the resource root plus AZURE_OPENAI_API_VERSION.
     native("azure", "Azure", "", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", Protocol::Azure),
+    // Enabled by a service-account key file; project and region from
+    // VERTEX_PROJECT (or the key's project_id) and VERTEX_LOCATION.
+    native("google-vertex", "Google Vertex", "", "GOOGLE_APPLICATION_CREDENTIALS", "VERTEX_BASE_URL", Protocol::Vertex),
     // Enabled by AWS credentials; the base URL follows the region unless
     // AWS_BEDROCK_ENDPOINT overrides it (`{region}` is replaced).
     native(

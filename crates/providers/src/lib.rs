@@ -13,15 +13,17 @@ mod call;
 pub mod cohere;
 mod embed;
 pub mod error;
+pub mod fetch;
 pub mod gemini;
 pub mod known;
 pub mod openai;
 pub mod sse;
 mod translate;
 pub mod upstream;
+pub mod vertex;
 
 pub use call::{Answer, ChunkStream, StreamEvent, call};
 pub use embed::embed;
 pub use error::{ProviderError, UpstreamFailure};
 pub use reqwest::Error as ClientError;
-pub use upstream::{Protocol, Timeouts, Upstream, UpstreamConfig, UpstreamSetupError, build_client};
+pub use upstream::{Protocol, Timeouts, Upstream, UpstreamConfig, UpstreamSetupError, VertexSettings, build_client};

@@ -30,6 +30,20 @@ pub enum Protocol {
     Azure,
     /// AWS Bedrock Converse / ConverseStream, SigV4-signed.
     Bedrock,
+    /// Google Vertex AI: Gemini's wire format, project/region URLs and an
+    /// OAuth token minted from a service-account key.
+    Vertex,
+}
+
+/// Vertex AI's account, place and credentials.
+#[derive(Clone, Debug)]
+pub struct VertexSettings {
+    /// Mints and caches access tokens.
+    pub token: crate::vertex::TokenSource,
+    /// Google Cloud project id.
+    pub project: String,
+    /// Region, e.g. `us-central1`, or `global`.
+    pub region: String,
 }
 
 /// Static description of an upstream, from config or the built-in table.
@@ -54,6 +68,8 @@ pub struct UpstreamConfig {
     pub api_version: Option<String>,
     /// AWS credentials and region, for Bedrock's request signing.
     pub aws: Option<bedrock::Credentials>,
+    /// Vertex AI project, region and credentials.
+    pub vertex: Option<VertexSettings>,
 }
 
 /// Deadlines for one upstream exchange.
@@ -75,6 +91,8 @@ pub struct Upstream {
     pub(crate) endpoint_url: reqwest::Url,
     /// Base URL with a trailing slash, for per-request paths (Gemini).
     base: String,
+    /// How media URLs are fetched for protocols that cannot take them.
+    pub(crate) media: crate::fetch::FetchPolicy,
     pub(crate) embeddings_url: Option<reqwest::Url>,
     pub(crate) headers: HeaderMap,
     pub(crate) client: reqwest::Client,
@@ -108,7 +126,12 @@ impl Upstream {
         client: reqwest::Client,
         timeouts: Timeouts,
     ) -> Result<Upstream, UpstreamSetupError> {
-        let base = config.base_url.trim_end_matches('/');
+        // Vertex's host follows its region unless a base URL is configured.
+        let vertex_base = match (&config.vertex, config.protocol, config.base_url.is_empty()) {
+            (Some(v), Protocol::Vertex, true) => Some(crate::vertex::base_url(&v.region)),
+            _ => None,
+        };
+        let base = vertex_base.as_deref().unwrap_or(&config.base_url).trim_end_matches('/');
         // Parsed once here: parsing (with IDNA) on every request costs more
         // than the rest of the request building.
         let path = match config.protocol {
@@ -117,7 +140,7 @@ impl Upstream {
             Protocol::Cohere => cohere::CHAT_PATH,
             Protocol::Azure if config.api_version.is_none() => "chat/completions",
             // Deployment URLs are per request; see `request_url`.
-            Protocol::Azure | Protocol::Bedrock => "",
+            Protocol::Azure | Protocol::Bedrock | Protocol::Vertex => "",
             // Per request (the model is in the path); see `request_url`.
             Protocol::Gemini => "",
         };
@@ -151,8 +174,9 @@ impl Upstream {
                 headers.insert("api-key", v);
             }
             (Protocol::Openai | Protocol::Cohere | Protocol::Gemini | Protocol::Azure, None) => {}
-            // Signed per request (the signature covers the body and time).
-            (Protocol::Bedrock, _) => {}
+            // Signed per request (the signature covers the body and time),
+            // or a bearer token minted per hour (Vertex).
+            (Protocol::Bedrock | Protocol::Vertex, _) => {}
         }
         for (name, value) in &config.headers {
             let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad(name))?;
@@ -166,7 +190,15 @@ impl Upstream {
             _ => None,
         };
         let base = format!("{base}/");
-        Ok(Upstream { config, timeouts, endpoint_url, embeddings_url, headers, client, base })
+        let media = crate::fetch::FetchPolicy::default();
+        Ok(Upstream { config, timeouts, endpoint_url, embeddings_url, headers, client, base, media })
+    }
+
+    /// Sets how media URLs are fetched and inlined for protocols that cannot
+    /// take URLs (Gemini, Bedrock).
+    pub fn with_media_policy(mut self, policy: crate::fetch::FetchPolicy) -> Upstream {
+        self.media = policy;
+        self
     }
 
     /// The URL of one chat request: precomputed, except for Gemini, whose
@@ -184,6 +216,14 @@ impl Upstream {
                     format!("{}openai/deployments/{upstream_model}/chat/completions?api-version={version}", self.base);
                 reqwest::Url::parse(&url)
                     .map_err(|e| ProviderError::Unsupported(format!("bad deployment name for a URL: {e}")))
+            }
+            Protocol::Vertex => {
+                let v = self.config.vertex.as_ref().ok_or_else(|| {
+                    ProviderError::Unsupported(format!("provider {} has no Vertex project", self.config.slug))
+                })?;
+                let path = crate::vertex::endpoint_path(&v.project, &v.region, upstream_model, stream);
+                reqwest::Url::parse(&format!("{}{path}", self.base))
+                    .map_err(|e| ProviderError::Unsupported(format!("bad model id for a URL: {e}")))
             }
             Protocol::Bedrock => {
                 let url = format!("{}{}", self.base, bedrock::request_path(upstream_model, stream));
@@ -229,6 +269,7 @@ mod tests {
             quirks: Quirks::default(),
             api_version: None,
             aws: None,
+            vertex: None,
         };
         let t = Timeouts { first_byte: Duration::from_secs(1), idle: Duration::from_secs(1) };
         Upstream::new(config, reqwest::Client::new(), t).unwrap()

@@ -94,6 +94,13 @@ pub struct UpstreamSettings {
     pub stream_keepalive_ms: u64,
     /// Idle pooled connections are closed after this long.
     pub pool_idle_timeout_ms: u64,
+    /// Largest image or PDF fetched from a URL for providers that cannot
+    /// fetch media themselves (Gemini, Bedrock), bytes.
+    pub max_media_bytes: usize,
+    /// Allow fetching media from loopback, private and link-local addresses.
+    /// Off by default: a client must not be able to make the gateway read
+    /// internal services (or cloud metadata) on its behalf.
+    pub allow_private_media_urls: bool,
 }
 
 impl Default for UpstreamSettings {
@@ -104,11 +111,22 @@ impl Default for UpstreamSettings {
             idle_timeout_ms: 300_000,
             stream_keepalive_ms: 5_000,
             pool_idle_timeout_ms: 90_000,
+            max_media_bytes: 20 * 1024 * 1024,
+            allow_private_media_urls: false,
         }
     }
 }
 
 impl UpstreamSettings {
+    /// How media URLs are fetched.
+    pub fn media_policy(&self) -> switchyard_providers::fetch::FetchPolicy {
+        switchyard_providers::fetch::FetchPolicy {
+            max_bytes: self.max_media_bytes,
+            allow_private: self.allow_private_media_urls,
+            ..Default::default()
+        }
+    }
+
     /// Deadlines for provider calls.
     pub fn timeouts(&self) -> switchyard_providers::Timeouts {
         switchyard_providers::Timeouts {
@@ -150,6 +168,16 @@ pub struct ProviderEntry {
     /// out to use the v1 API with `base_url = "https://RESOURCE.openai.azure.com/openai/v1"`.
     #[serde(default)]
     pub api_version: Option<String>,
+    /// Vertex AI only: path of the service-account key file (default
+    /// `GOOGLE_APPLICATION_CREDENTIALS`).
+    #[serde(default)]
+    pub credentials_file: Option<PathBuf>,
+    /// Vertex AI only: Google Cloud project (default: the key's `project_id`).
+    #[serde(default)]
+    pub project: Option<String>,
+    /// Vertex AI only: region (default `VERTEX_LOCATION`, else `us-central1`).
+    #[serde(default)]
+    pub region: Option<String>,
     /// Set false to turn a provider off.
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -177,6 +205,14 @@ pub enum ConfigError {
     /// A provider entry lacks a base URL.
     #[error("provider `{0}` needs a base_url")]
     MissingBaseUrl(String),
+    /// Vertex AI credentials are missing or unusable.
+    #[error("provider `{provider}`: {message}")]
+    Vertex {
+        /// Provider slug.
+        provider: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Two provider entries share an id.
     #[error("provider `{0}` is configured twice")]
     DuplicateProvider(String),
@@ -242,7 +278,13 @@ pub fn resolve_providers(
             });
             continue;
         }
-        if key.is_some() && base.is_empty() {
+        let vertex = match (k.protocol, &key) {
+            (Protocol::Vertex, Some(path)) => {
+                Some(vertex_settings(k.slug, Some(std::path::Path::new(path)), None, None, env)?)
+            }
+            _ => None,
+        };
+        if key.is_some() && base.is_empty() && k.protocol != Protocol::Vertex {
             // Azure has no public default endpoint: each resource has its own.
             out.push(ProviderStatus {
                 slug: k.slug.to_owned(),
@@ -265,6 +307,7 @@ pub fn resolve_providers(
                     quirks: k.quirks(),
                     api_version: (k.protocol == Protocol::Azure).then(|| env("AZURE_OPENAI_API_VERSION")).flatten(),
                     aws: aws_credentials(k.protocol, env),
+                    vertex,
                 }),
             }),
             None => out.push(ProviderStatus {
@@ -285,6 +328,7 @@ pub fn resolve_providers(
             .base_url
             .clone()
             .or_else(|| known.map(|k| env(k.base_url_env).unwrap_or_else(|| k.base_url.to_owned())))
+            .or_else(|| (protocol == Protocol::Vertex).then(String::new))
             .ok_or_else(|| ConfigError::MissingBaseUrl(p.id.clone()))?;
         let key_env = p.api_key_env.as_deref().or(known.map(|k| k.key_env));
         let api_key = p.api_key.clone().or_else(|| key_env.and_then(env)).filter(|k| !k.is_empty());
@@ -307,10 +351,45 @@ pub fn resolve_providers(
                 quirks: p.quirks.clone().or_else(|| known.map(|k| k.quirks())).unwrap_or_default(),
                 api_version: p.api_version.clone(),
                 aws: aws_credentials(protocol, env),
+                vertex: match protocol {
+                    Protocol::Vertex => Some(vertex_settings(
+                        &p.id,
+                        p.credentials_file.as_deref(),
+                        p.project.as_deref(),
+                        p.region.as_deref(),
+                        env,
+                    )?),
+                    _ => None,
+                },
             }),
         });
     }
     Ok(out)
+}
+
+/// Vertex AI's settings: the key file (given or from
+/// `GOOGLE_APPLICATION_CREDENTIALS`), project and region.
+fn vertex_settings(
+    slug: &str,
+    file: Option<&std::path::Path>,
+    project: Option<&str>,
+    region: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<switchyard_providers::VertexSettings, ConfigError> {
+    let err = |message: String| ConfigError::Vertex { provider: slug.to_owned(), message };
+    let path = file
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| env("GOOGLE_APPLICATION_CREDENTIALS").map(PathBuf::from))
+        .ok_or_else(|| err("needs credentials_file or GOOGLE_APPLICATION_CREDENTIALS".into()))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+    let token = switchyard_providers::vertex::TokenSource::from_json(&text).map_err(|e| err(e.to_string()))?;
+    let project = project
+        .map(str::to_owned)
+        .or_else(|| env("VERTEX_PROJECT"))
+        .or_else(|| token.account().project_id.clone())
+        .ok_or_else(|| err("needs a project (config `project`, VERTEX_PROJECT or the key's project_id)".into()))?;
+    let region = region.map(str::to_owned).or_else(|| env("VERTEX_LOCATION")).unwrap_or_else(|| "us-central1".into());
+    Ok(switchyard_providers::VertexSettings { token, project, region })
 }
 
 /// Bedrock signs requests with the usual AWS variables; other protocols

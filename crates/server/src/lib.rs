@@ -146,7 +146,8 @@ pub async fn start(
     let mut upstreams = HashMap::new();
     for p in config::resolve_providers(&config, env)? {
         if let Some(up) = p.upstream {
-            upstreams.insert(up.slug.clone(), Arc::new(Upstream::new(up, client.clone(), s.timeouts())?));
+            let upstream = Upstream::new(up, client.clone(), s.timeouts())?.with_media_policy(s.media_policy());
+            upstreams.insert(upstream.config.slug.clone(), Arc::new(upstream));
         }
     }
     let mut specs = if config.builtin_catalog { parse_catalog(BUILTIN_CATALOG)? } else { Vec::new() };

@@ -14,8 +14,9 @@
 //! `/v1/projects/.../models/...` paths; Google Gemini), `POST /v2/chat`
 //! (Cohere v2 Chat), `POST /model/{modelId}/converse` and
 //! `/model/{modelId}/converse-stream` (AWS Bedrock Converse and
-//! ConverseStream), `GET /v1/models`, and for out-of-process use
-//! `GET /_sim/requests` and `DELETE /_sim/requests`.
+//! ConverseStream), `POST /token` and `/oauth2/token` (Google OAuth
+//! JWT-bearer grant for Vertex AI service accounts), `GET /v1/models`, and
+//! for out-of-process use `GET /_sim/requests` and `DELETE /_sim/requests`.
 
 #![warn(missing_docs)]
 
@@ -27,6 +28,7 @@ mod embeddings;
 mod gemini;
 pub mod openai;
 pub mod scenario;
+mod vertex_token;
 
 pub use openai::SCENARIO_HEADER;
 pub use scenario::Scenario;
@@ -338,6 +340,8 @@ fn router(inner: Arc<Inner>) -> Router {
         .route("/v2/chat", post(cohere_chat))
         .route("/model/{*model_and_operation}", post(bedrock_converse))
         .route("/v1/embeddings", post(embeddings_handler))
+        .route("/token", post(vertex_token::token_handler))
+        .route("/oauth2/token", post(vertex_token::token_handler))
         .route("/v1/models", get(models))
         .route("/models", get(models))
         .route("/_sim/requests", get(list_requests).delete(clear_requests))

@@ -119,9 +119,16 @@ impl Env {
 
     /// Starts with extra top-level TOML appended to the provider section.
     pub async fn start_with(extra: &str) -> Env {
+        let extra = extra.to_owned();
+        Env::start_with_fn(move |_| extra).await
+    }
+
+    /// Starts with extra provider TOML made from the simulator's root URL.
+    pub async fn start_with_fn(extra: impl FnOnce(&str) -> String) -> Env {
         let sim = SimServer::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let text = config_text(&sim.base_url(), &dir.path().join("data").display().to_string(), extra);
+        let extra = extra(sim.base_url().trim_end_matches("/v1"));
+        let text = config_text(&sim.base_url(), &dir.path().join("data").display().to_string(), &extra);
         let cfg = Config::from_toml(&text).unwrap();
         let gw = switchyard_server::start(cfg, &test_env, std::future::pending()).await.unwrap();
         let account = gw.store().default_account().await.unwrap().unwrap();

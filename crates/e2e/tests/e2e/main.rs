@@ -13,3 +13,4 @@ mod errors;
 mod native;
 mod openai_client;
 mod streaming;
+mod vertex;

@@ -118,3 +118,22 @@ async fn native_protocol_rate_limits_map_to_429() {
         assert_eq!(v["error"]["metadata"]["provider_name"], *name);
     }
 }
+
+#[tokio::test]
+async fn media_urls_for_gemini_are_fetched_behind_the_private_address_guard() {
+    let env = Env::start().await;
+    for model in ["gem/text", "bed/text"] {
+        let mut b = body(model);
+        b["messages"] = json!([{"role": "user", "content": [
+            {"type": "text", "text": "What is this?"},
+            {"type": "image_url", "image_url": {"url": "http://169.254.169.254/latest/meta-data/cat.png"}}
+        ]}]);
+        let before = env.sim.requests().len();
+        let r = env.chat(b).await;
+        assert_eq!(r.status(), 400, "{model}");
+        let v: Value = r.json().await.unwrap();
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(msg.contains("private address") && msg.contains("169.254.169.254"), "{model}: {msg}");
+        assert_eq!(env.sim.requests().len(), before, "{model}: nothing reached the upstream");
+    }
+}
