@@ -8,7 +8,7 @@ use crate::error::ProviderError;
 /// Decodes a 2xx body. A 200 whose body is an error object (some servers do
 /// that) is an upstream failure, not an empty answer.
 pub fn decode(body: &[u8]) -> Result<ChatResponse, ProviderError> {
-    let resp: ChatResponse =
+    let mut resp: ChatResponse =
         serde_json::from_slice(body).map_err(|e| ProviderError::InvalidResponse(format!("undecodable JSON: {e}")))?;
     if resp.choices.is_empty() {
         if let Some(err) = resp.extra.get("error") {
@@ -17,6 +17,7 @@ pub fn decode(body: &[u8]) -> Result<ChatResponse, ProviderError> {
         }
         return Err(ProviderError::InvalidResponse("the answer has no choices".into()));
     }
+    super::compat::response(&mut resp);
     Ok(resp)
 }
 

@@ -2,6 +2,7 @@
 //!
 //! The family's differences are data ([`Quirks`]), not copies of this code.
 
+pub mod compat;
 pub mod decode;
 pub mod encode;
 pub mod errors;

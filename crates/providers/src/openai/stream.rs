@@ -18,7 +18,8 @@ pub fn decode_event(ev: &SseEvent) -> Result<Option<StreamEvent>, ProviderError>
         return Ok(Some(StreamEvent::Done));
     }
     match serde_json::from_str::<ChatChunk>(data) {
-        Ok(chunk) if chunk.error.is_none() && !chunk.extra.contains_key("error") => {
+        Ok(mut chunk) if chunk.error.is_none() && !chunk.extra.contains_key("error") => {
+            super::compat::chunk(&mut chunk);
             Ok(Some(StreamEvent::Chunk(Box::new(chunk))))
         }
         _ => {
