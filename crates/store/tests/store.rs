@@ -97,11 +97,12 @@ async fn postgres_store() {
         std::env::var("SWITCHYARD_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let name = format!("switchyard_test_{}", std::process::id());
     let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("Postgres at SWITCHYARD_TEST_POSTGRES");
-    admin.execute(format!("DROP DATABASE IF EXISTS {name}").as_str()).await.unwrap();
+    // WITH (FORCE): a connection the pool is still closing must not fail the drop.
+    admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.unwrap();
     admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
     let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
     let store = Store::connect(&url).await.unwrap();
     exercise(store.clone()).await;
     store.close().await;
-    admin.execute(format!("DROP DATABASE {name}").as_str()).await.unwrap();
+    admin.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str()).await.unwrap();
 }
