@@ -85,6 +85,11 @@ async fn bench(bin: &std::path::Path, args: &Args) -> Result<String> {
         let gateway = phase(&mut stack, sc, true, duration).await?;
         pairs.push(Pair { direct, gateway });
     }
+    // Translation cost: the same load through an Anthropic-protocol upstream.
+    let mut translated = Vec::new();
+    for sc in [scenarios[0], scenarios[3]] {
+        translated.push(phase_model(&mut stack, sc, "bench/anthropic-16", duration).await?);
+    }
     let sim_hwm = procs::status_kb(stack.sim_pid, "VmHWM")?;
     let gw_hwm = procs::status_kb(stack.gw_pid, "VmHWM")?;
     let mut pairs = pairs.into_iter();
@@ -103,7 +108,45 @@ async fn bench(bin: &std::path::Path, args: &Args) -> Result<String> {
         threads: args.threads,
     };
     drop(stack);
-    Ok(report::markdown(&results))
+    let mut md = report::markdown(&results);
+    md.push_str(&translation_table(&results, &translated));
+    Ok(md)
+}
+
+/// The Anthropic-upstream rows: added latency against the OpenAI-upstream
+/// gateway measured in the same run, per request and per streamed chunk.
+fn translation_table(r: &Results, t: &[PhaseStats]) -> String {
+    let (Some(plain), Some(stream)) = (t.first(), t.get(1)) else { return String::new() };
+    let q = |s: &PhaseStats, p: f64| s.load.quantile_us(p) as i64;
+    let mut out = String::from(
+        "\n| through an Anthropic-protocol upstream (translation both ways) | OpenAI upstream | Anthropic upstream | translation cost |\n|---|---:|---:|---:|\n",
+    );
+    for (label, base, tr) in [("p50 @1 conn", &r.c1.gateway, plain), ("p99 @1 conn", &r.c1.gateway, plain)] {
+        let p = if label.starts_with("p50") { 0.5 } else { 0.99 };
+        out.push_str(&format!("| {label} | {} µs | {} µs | {:+} µs |\n", q(base, p), q(tr, p), q(tr, p) - q(base, p)));
+    }
+    let (b, s) = (q(&r.s1.gateway, 0.5), q(stream, 0.5));
+    out.push_str(&format!(
+        "| stream p50 @1 conn (16 chunks) | {b} µs | {s} µs | {:+} µs ({:+.1} µs per chunk) |\n",
+        s - b,
+        (s - b) as f64 / 16.0
+    ));
+    out
+}
+
+/// Runs one scenario through the gateway with another catalog model.
+async fn phase_model(stack: &mut Stack, sc: Scenario, model: &str, duration: Duration) -> Result<PhaseStats> {
+    let url = format!("http://{}/api/v1/chat/completions", stack.gw_addr);
+    let target = Target::new(&url, Some(format!("Bearer {}", stack.key)), model, sc.stream)?;
+    let stats = phase::run(target, sc, stack.gw_pid, WARMUP, duration).await?;
+    stack.check_alive()?;
+    eprintln!(
+        "gateway {:<15} {:>8.0} req/s  p50 {:>7} µs  ({model})",
+        sc.label,
+        stats.load.rps(),
+        stats.load.quantile_us(0.5)
+    );
+    Ok(stats)
 }
 
 /// Runs one scenario against one target, printing a progress line.

@@ -182,6 +182,25 @@ provider = "sim"
 model = "tokens=16"
 prompt = "0.000001"
 completion = "0.000002"
+
+# The same answer through the Anthropic Messages protocol, to measure
+# translation (OpenAI-shaped request in, Anthropic out and back).
+[[providers]]
+id = "sim-anthropic"
+name = "Simulator (Anthropic)"
+protocol = "anthropic"
+base_url = "http://{sim}/v1"
+api_key = "bench"
+
+[[models]]
+id = "bench/anthropic-16"
+context_length = 8192
+
+[[models.endpoints]]
+provider = "sim-anthropic"
+model = "tokens=16"
+prompt = "0.000001"
+completion = "0.000002"
 "#,
         data = data.display()
     )
