@@ -32,11 +32,7 @@ async fn handle(
     body: Body,
     started: Instant,
 ) -> Result<Response, GatewayError> {
-    let caller = state.auth.authenticate(headers).await?;
-    if caller.key.is_management {
-        return Err(GatewayError::Forbidden("Management keys cannot be used for inference; create an API key".into()));
-    }
-    let bytes = crate::body::read_limited(headers, body, state.max_body_bytes).await?;
+    let (caller, bytes) = crate::accept::accept_inference(&state, headers, body).await?;
     let req: EmbeddingsRequest = crate::body::parse_json(&bytes)?;
     let model = req
         .model
@@ -69,13 +65,7 @@ async fn run(
     if !first.model(&state.catalog).spec.output_modalities.iter().any(|m| m == "embeddings") {
         return Err(GatewayError::BadRequest(format!("{model} is not an embedding model")));
     }
-    let all_free = plan.attempts.iter().all(|a| a.endpoint(&state.catalog).is_free());
-    if draft.caller.key.billing == switchyard_store::Billing::Prepaid
-        && !all_free
-        && draft.caller.account.balance().0 <= 0
-    {
-        return Err(GatewayError::PaymentRequired("Insufficient credits: this account's balance is exhausted".into()));
-    }
+    crate::accept::ensure_can_pay(&draft.caller, &plan, &state.catalog)?;
     let mut last: Option<(ProviderError, String)> = None;
     for (i, attempt) in plan.attempts.iter().enumerate() {
         let endpoint = attempt.endpoint(&state.catalog);

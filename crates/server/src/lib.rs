@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod accept;
 pub mod auth;
 mod body;
 pub mod chat;

@@ -37,11 +37,7 @@ async fn handle(
     started: Instant,
 ) -> Result<Response, GatewayError> {
     // Phase 1: accept.
-    let caller = state.auth.authenticate(headers).await?;
-    if caller.key.is_management {
-        return Err(GatewayError::Forbidden("Management keys cannot be used for inference; create an API key".into()));
-    }
-    let bytes = crate::body::read_limited(headers, body, state.max_body_bytes).await?;
+    let (caller, bytes) = crate::accept::accept_inference(&state, headers, body).await?;
 
     // Phase 2: normalize.
     let req = crate::body::parse_chat(&bytes)?;
@@ -80,16 +76,7 @@ async fn run(
     }
     let plan = plan(&state.catalog, &wanted).map_err(|e| GatewayError::BadRequest(e.to_string()))?;
     let primary = plan.attempts.first().map(|a| a.model(&state.catalog));
-    let all_free = plan.attempts.iter().all(|a| a.endpoint(&state.catalog).is_free());
-    if draft.caller.key.billing == switchyard_store::Billing::Prepaid
-        && !all_free
-        && draft.caller.account.balance().0 <= 0
-    {
-        return Err(GatewayError::PaymentRequired(
-            "Insufficient credits: this account's balance is exhausted. Add credits with `switchyard credits grant`"
-                .into(),
-        ));
-    }
+    crate::accept::ensure_can_pay(&draft.caller, &plan, &state.catalog)?;
     if primary.is_none() {
         return Err(GatewayError::NotFound(format!("No endpoints found for {model}")));
     }
