@@ -1,5 +1,7 @@
 //! Small translation steps every non-OpenAI protocol needs, written once.
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 use switchyard_api::chat::ToolCall;
 
@@ -34,6 +36,68 @@ pub(crate) fn tool_arguments(call: &ToolCall, provider: &str) -> Result<Value, P
         )));
     }
     Ok(value)
+}
+
+/// One Claude thinking block rebuilt from OpenRouter `reasoning_details`.
+pub(crate) enum ClaudeThinking<'a> {
+    /// Reasoning text with its signature.
+    Signed {
+        /// The reasoning text.
+        text: Cow<'a, str>,
+        /// Anthropic's signature over it.
+        signature: Cow<'a, str>,
+    },
+    /// Redacted reasoning, passed back as sent.
+    Redacted(&'a str),
+}
+
+/// `reasoning_details` back into Claude thinking blocks (Anthropic, and
+/// Claude on Bedrock). Only Claude's own details can go back (the
+/// signatures are Anthropic's): unsigned text is dropped, and items sharing
+/// an `index` are fragments of one block (a client that kept a stream's
+/// pieces) and are joined.
+pub(crate) fn claude_thinking<'a>(details: &'a Value, format: &str) -> Vec<ClaudeThinking<'a>> {
+    type Pending<'a> = (Option<i64>, Cow<'a, str>, Cow<'a, str>);
+    fn flush<'a>(pending: &mut Option<Pending<'a>>, out: &mut Vec<ClaudeThinking<'a>>) {
+        if let Some((_, text, signature)) = pending.take().filter(|p| !p.2.is_empty()) {
+            out.push(ClaudeThinking::Signed { text, signature });
+        }
+    }
+    let mut out = Vec::new();
+    let mut pending: Option<Pending<'a>> = None;
+    for item in details.as_array().into_iter().flatten() {
+        let field = |k: &str| item.get(k).and_then(Value::as_str);
+        if field("format").is_some_and(|f| f != format && f != "unknown") {
+            continue;
+        }
+        match field("type") {
+            Some("reasoning.text") => {
+                let index = item.get("index").and_then(Value::as_i64);
+                let (text, sig) = (field("text").unwrap_or(""), field("signature").unwrap_or(""));
+                match &mut pending {
+                    Some((i, t, s)) if index.is_some() && *i == index => {
+                        t.to_mut().push_str(text);
+                        if !sig.is_empty() {
+                            *s = Cow::Borrowed(sig);
+                        }
+                    }
+                    _ => {
+                        flush(&mut pending, &mut out);
+                        pending = Some((index, Cow::Borrowed(text), Cow::Borrowed(sig)));
+                    }
+                }
+            }
+            Some("reasoning.encrypted") => {
+                flush(&mut pending, &mut out);
+                if let Some(data) = field("data") {
+                    out.push(ClaudeThinking::Redacted(data));
+                }
+            }
+            _ => {}
+        }
+    }
+    flush(&mut pending, &mut out);
+    out
 }
 
 #[cfg(test)]

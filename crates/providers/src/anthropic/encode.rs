@@ -19,7 +19,7 @@ use super::wire::{
 use super::{JSON_NOTE, JSON_TOOL, REASONING_FORMAT, response_tool};
 use crate::error::ProviderError;
 use crate::openai::encode::hash_user;
-use crate::translate::parse_data_uri;
+use crate::translate::{ClaudeThinking, parse_data_uri};
 
 /// `max_tokens` when the client sets none (Anthropic requires one). With
 /// thinking on, the answer still gets this much on top of the budget.
@@ -252,50 +252,15 @@ fn tool_use(call: &ToolCall) -> Result<Block<'_>, ProviderError> {
     Ok(Block::ToolUse { id: &call.id, name: &call.function.name, input })
 }
 
-/// `reasoning_details` back into thinking blocks. Only Claude's own details
-/// can go back (the signatures are Anthropic's); unsigned text cannot. Items
-/// sharing an `index` are fragments of one block (a client that kept the
-/// stream's pieces) and are joined.
+/// `reasoning_details` back into thinking blocks (see
+/// [`crate::translate::claude_thinking`]).
 fn thinking_blocks<'a>(details: &'a Value, out: &mut Vec<Block<'a>>) {
-    type Pending<'a> = (Option<i64>, Cow<'a, str>, Cow<'a, str>);
-    fn flush<'a>(pending: &mut Option<Pending<'a>>, out: &mut Vec<Block<'a>>) {
-        if let Some((_, thinking, signature)) = pending.take().filter(|p| !p.2.is_empty()) {
-            out.push(Block::Thinking { thinking, signature });
-        }
+    for t in crate::translate::claude_thinking(details, REASONING_FORMAT) {
+        out.push(match t {
+            ClaudeThinking::Signed { text, signature } => Block::Thinking { thinking: text, signature },
+            ClaudeThinking::Redacted(data) => Block::RedactedThinking { data },
+        });
     }
-    let mut pending: Option<Pending<'a>> = None;
-    for item in details.as_array().into_iter().flatten() {
-        let field = |k: &str| item.get(k).and_then(Value::as_str);
-        if field("format").is_some_and(|f| f != REASONING_FORMAT && f != "unknown") {
-            continue;
-        }
-        match field("type") {
-            Some("reasoning.text") => {
-                let index = item.get("index").and_then(Value::as_i64);
-                let (text, sig) = (field("text").unwrap_or(""), field("signature").unwrap_or(""));
-                match &mut pending {
-                    Some((i, t, s)) if index.is_some() && *i == index => {
-                        t.to_mut().push_str(text);
-                        if !sig.is_empty() {
-                            *s = Cow::Borrowed(sig);
-                        }
-                    }
-                    _ => {
-                        flush(&mut pending, out);
-                        pending = Some((index, Cow::Borrowed(text), Cow::Borrowed(sig)));
-                    }
-                }
-            }
-            Some("reasoning.encrypted") => {
-                flush(&mut pending, out);
-                if let Some(data) = field("data") {
-                    out.push(Block::RedactedThinking { data });
-                }
-            }
-            _ => {}
-        }
-    }
-    flush(&mut pending, out);
 }
 
 fn tool_result(m: &CanonMessage) -> Result<Block<'_>, ProviderError> {

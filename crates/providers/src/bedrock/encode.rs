@@ -16,7 +16,7 @@ use switchyard_api::{ChatRequest, Content, ContentPart, Message as CanonMessage,
 use super::{REASONING_FORMAT, is_anthropic};
 use crate::anthropic::encode::{DEFAULT_MAX_TOKENS, thinking_budget};
 use crate::error::ProviderError;
-use crate::translate::parse_data_uri;
+use crate::translate::{ClaudeThinking, parse_data_uri};
 
 fn unsupported(msg: impl Into<String>) -> ProviderError {
     ProviderError::Unsupported(msg.into())
@@ -206,49 +206,18 @@ fn assistant_blocks(m: &CanonMessage) -> Result<Vec<Value>, ProviderError> {
     Ok(blocks)
 }
 
-/// Signed Claude `reasoning_details` back into `reasoningContent` blocks;
-/// fragments sharing an `index` are joined, unsigned text is dropped.
+/// Signed Claude `reasoning_details` back into `reasoningContent` blocks
+/// (see [`crate::translate::claude_thinking`]).
 fn reasoning_blocks(details: &Value) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut pending: Option<(Option<i64>, String, String)> = None;
-    let flush = |p: &mut Option<(Option<i64>, String, String)>, out: &mut Vec<Value>| {
-        if let Some((_, text, sig)) = p.take().filter(|p| !p.2.is_empty()) {
-            out.push(json!({"reasoningContent": {"reasoningText": {"text": text, "signature": sig}}}));
-        }
-    };
-    for item in details.as_array().into_iter().flatten() {
-        let field = |k: &str| item.get(k).and_then(Value::as_str);
-        if field("format").is_some_and(|f| f != REASONING_FORMAT && f != "unknown") {
-            continue;
-        }
-        match field("type") {
-            Some("reasoning.text") => {
-                let index = item.get("index").and_then(Value::as_i64);
-                let (text, sig) = (field("text").unwrap_or(""), field("signature").unwrap_or(""));
-                match &mut pending {
-                    Some((i, t, s)) if index.is_some() && *i == index => {
-                        t.push_str(text);
-                        if !sig.is_empty() {
-                            *s = sig.to_owned();
-                        }
-                    }
-                    _ => {
-                        flush(&mut pending, &mut out);
-                        pending = Some((index, text.to_owned(), sig.to_owned()));
-                    }
-                }
+    crate::translate::claude_thinking(details, REASONING_FORMAT)
+        .into_iter()
+        .map(|t| match t {
+            ClaudeThinking::Signed { text, signature } => {
+                json!({"reasoningContent": {"reasoningText": {"text": text, "signature": signature}}})
             }
-            Some("reasoning.encrypted") => {
-                flush(&mut pending, &mut out);
-                if let Some(data) = field("data") {
-                    out.push(json!({"reasoningContent": {"redactedContent": data}}));
-                }
-            }
-            _ => {}
-        }
-    }
-    flush(&mut pending, &mut out);
-    out
+            ClaudeThinking::Redacted(data) => json!({"reasoningContent": {"redactedContent": data}}),
+        })
+        .collect()
 }
 
 fn tool_use(call: &ToolCall) -> Result<Value, ProviderError> {
