@@ -10,10 +10,10 @@ use futures_util::stream::BoxStream;
 use switchyard_api::{ChatChunk, ChatRequest, ChatResponse};
 
 use crate::anthropic::{self, DecodeOptions};
-use crate::error::{ProviderError, parse_retry_after};
+use crate::error::ProviderError;
 use crate::sse::{SseDecoder, SseEvent};
 use crate::upstream::{Protocol, Upstream};
-use crate::{bedrock, cohere, fetch, gemini, openai};
+use crate::{bedrock, cohere, fetch, gemini, openai, send};
 
 /// One decoded stream event.
 #[derive(Debug)]
@@ -194,38 +194,7 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
 
     let t = upstream.timeouts;
     let url = upstream.request_url(upstream_model, req.is_stream())?;
-    let mut headers = upstream.headers.clone();
-    if protocol == Protocol::Bedrock {
-        sign_bedrock(upstream, &url, &body, &mut headers)?;
-    }
-    if let (Protocol::Vertex, Some(v)) = (protocol, &upstream.config.vertex) {
-        let token = v.token.token(&upstream.client).await?;
-        let mut value = http::HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| ProviderError::InvalidResponse("the token endpoint returned an unusable token".into()))?;
-        value.set_sensitive(true);
-        headers.insert(http::header::AUTHORIZATION, value);
-    }
-    let send = upstream.client.post(url).headers(headers).body(body).send();
-    let resp = match tokio::time::timeout(t.first_byte, send).await {
-        Err(_) => return Err(ProviderError::Timeout(t.first_byte)),
-        Ok(Err(e)) => return Err(ProviderError::from_transport(&e, t.first_byte)),
-        Ok(Ok(r)) => r,
-    };
-    let status = resp.status();
-    if !status.is_success() {
-        let retry_after = parse_retry_after(resp.headers());
-        let error_type = resp.headers().get("x-amzn-errortype").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let bytes = read_body(resp, t.idle).await.unwrap_or_default();
-        return Err(match protocol {
-            Protocol::Openai | Protocol::Azure => openai::errors::map_error(status.as_u16(), retry_after, &bytes),
-            Protocol::Anthropic => anthropic::errors::map_error(status.as_u16(), retry_after, &bytes),
-            Protocol::Gemini | Protocol::Vertex => gemini::errors::map_error(status.as_u16(), retry_after, &bytes),
-            Protocol::Cohere => cohere::errors::map_error(status.as_u16(), retry_after, &bytes),
-            Protocol::Bedrock => {
-                bedrock::errors::map_error(status.as_u16(), retry_after, &bytes, error_type.as_deref())
-            }
-        });
-    }
+    let resp = send::post(upstream, url, body).await?;
     if req.is_stream() {
         return Ok(Answer::Stream(ChunkStream {
             body: resp.bytes_stream().boxed(),
@@ -244,7 +213,7 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
             last_activity: tokio::time::Instant::now(),
         }));
     }
-    let bytes = read_body(resp, t.idle).await?;
+    let bytes = send::read_body(resp, t.idle).await?;
     match protocol {
         Protocol::Openai | Protocol::Azure => openai::decode::decode(&bytes),
         Protocol::Anthropic => anthropic::decode::decode(&bytes, &DecodeOptions::for_request(req)),
@@ -253,43 +222,4 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
         Protocol::Bedrock => bedrock::decode::decode(&bytes),
     }
     .map(Answer::Complete)
-}
-
-/// Adds Bedrock's SigV4 headers: the signature covers the method, URL,
-/// body and time, so it is made per request.
-fn sign_bedrock(
-    upstream: &Upstream,
-    url: &reqwest::Url,
-    body: &[u8],
-    headers: &mut http::HeaderMap,
-) -> Result<(), ProviderError> {
-    let creds = upstream.config.aws.as_ref().ok_or_else(|| {
-        ProviderError::Unsupported(format!("provider {} has no AWS credentials", upstream.config.slug))
-    })?;
-    let signed = bedrock::sign::sign(
-        creds,
-        "POST",
-        url.as_str(),
-        &[("content-type".to_owned(), "application/json".to_owned())],
-        body,
-        std::time::SystemTime::now(),
-    )?;
-    for (name, value) in signed {
-        let name = http::HeaderName::from_bytes(name.as_bytes())
-            .map_err(|e| ProviderError::Unsupported(format!("signing produced a bad header: {e}")))?;
-        let mut value = http::HeaderValue::from_str(&value)
-            .map_err(|e| ProviderError::Unsupported(format!("signing produced a bad header: {e}")))?;
-        value.set_sensitive(true);
-        headers.insert(name, value);
-    }
-    Ok(())
-}
-
-/// Reads a whole body within the idle deadline.
-async fn read_body(resp: reqwest::Response, idle: Duration) -> Result<Bytes, ProviderError> {
-    match tokio::time::timeout(idle, resp.bytes()).await {
-        Err(_) => Err(ProviderError::Timeout(idle)),
-        Ok(Err(e)) => Err(ProviderError::from_transport(&e, idle)),
-        Ok(Ok(b)) => Ok(b),
-    }
 }

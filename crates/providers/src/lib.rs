@@ -17,6 +17,7 @@ pub mod fetch;
 pub mod gemini;
 pub mod known;
 pub mod openai;
+mod send;
 pub mod sse;
 mod translate;
 pub mod upstream;

@@ -35,6 +35,36 @@ pub enum Protocol {
     Vertex,
 }
 
+impl Protocol {
+    /// True when this protocol's adapter can send `param` (a name from
+    /// OpenRouter's `supported_parameters` vocabulary) to the provider. The
+    /// native adapters drop what their API has no field for; the OpenAI
+    /// family takes every parameter and leaves the choice to the catalog.
+    pub fn can_send(self, param: &str) -> bool {
+        const COMMON: &[&str] = &[
+            "max_tokens",
+            "temperature",
+            "top_p",
+            "stop",
+            "tools",
+            "tool_choice",
+            "response_format",
+            "structured_outputs",
+        ];
+        let native: &[&str] = match self {
+            Protocol::Openai | Protocol::Azure => return true,
+            Protocol::Anthropic => &["top_k", "parallel_tool_calls", "reasoning", "include_reasoning"],
+            Protocol::Gemini | Protocol::Vertex => {
+                &["top_k", "frequency_penalty", "presence_penalty", "seed", "reasoning", "include_reasoning"]
+            }
+            Protocol::Cohere => &["top_k", "frequency_penalty", "presence_penalty", "seed", "reasoning"],
+            // Claude on Bedrock takes `top_k` and thinking through additionalModelRequestFields.
+            Protocol::Bedrock => &["top_k", "reasoning", "include_reasoning"],
+        };
+        COMMON.contains(&param) || native.contains(&param)
+    }
+}
+
 /// Vertex AI's account, place and credentials.
 #[derive(Clone, Debug)]
 pub struct VertexSettings {
@@ -183,7 +213,9 @@ impl Upstream {
             let v = HeaderValue::from_str(value).map_err(|_| bad(name))?;
             headers.insert(n, v);
         }
-        // Embeddings are an OpenAI-protocol endpoint beside chat.
+        // OpenAI's embeddings endpoint sits beside chat; the native ones
+        // (Gemini, Vertex, Cohere, Bedrock) name the model in the path and
+        // are built per request by `crate::embed`.
         let embeddings_url = match config.protocol {
             Protocol::Openai => reqwest::Url::parse(&format!("{base}/embeddings")).ok(),
             Protocol::Azure if config.api_version.is_none() => reqwest::Url::parse(&format!("{base}/embeddings")).ok(),
@@ -232,6 +264,56 @@ impl Upstream {
             }
             _ => Ok(self.endpoint_url.clone()),
         }
+    }
+
+    /// `path` (relative: `models/m:batchEmbedContents`, `embed`) under the
+    /// base URL, for endpoints whose URL is made per request.
+    pub(crate) fn url(&self, path: &str) -> Result<reqwest::Url, ProviderError> {
+        reqwest::Url::parse(&format!("{}{path}", self.base))
+            .map_err(|e| ProviderError::Unsupported(format!("bad model id for a URL: {e}")))
+    }
+
+    /// The headers of one request to `url` carrying `body`: the precomputed
+    /// ones plus, for Bedrock, a SigV4 signature (it covers the method, URL,
+    /// body and time, so it is made per request) and, for Vertex, the current
+    /// OAuth token.
+    pub(crate) async fn request_headers(&self, url: &reqwest::Url, body: &[u8]) -> Result<HeaderMap, ProviderError> {
+        let mut headers = self.headers.clone();
+        let bad = |e: &dyn std::fmt::Display| ProviderError::Unsupported(format!("signing produced a bad header: {e}"));
+        match self.config.protocol {
+            Protocol::Bedrock => {
+                let creds = self.config.aws.as_ref().ok_or_else(|| {
+                    ProviderError::Unsupported(format!("provider {} has no AWS credentials", self.config.slug))
+                })?;
+                let signed = bedrock::sign::sign(
+                    creds,
+                    "POST",
+                    url.as_str(),
+                    &[("content-type".to_owned(), "application/json".to_owned())],
+                    body,
+                    std::time::SystemTime::now(),
+                )?;
+                for (name, value) in signed {
+                    let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| bad(&e))?;
+                    let mut value = HeaderValue::from_str(&value).map_err(|e| bad(&e))?;
+                    value.set_sensitive(true);
+                    headers.insert(name, value);
+                }
+            }
+            Protocol::Vertex => {
+                let v = self.config.vertex.as_ref().ok_or_else(|| {
+                    ProviderError::Unsupported(format!("provider {} has no Vertex project", self.config.slug))
+                })?;
+                let token = v.token.token(&self.client).await?;
+                let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                    ProviderError::InvalidResponse("the token endpoint returned an unusable token".into())
+                })?;
+                value.set_sensitive(true);
+                headers.insert(http::header::AUTHORIZATION, value);
+            }
+            _ => {}
+        }
+        Ok(headers)
     }
 
     /// The URL every request goes to (`.../chat/completions`, `.../messages`).

@@ -73,6 +73,13 @@ impl ConverseRequest {
     }
 }
 
+/// The percent-decoded model id of an `InvokeModel` path
+/// (`/model/{modelId}/invoke`), which the simulator serves for embeddings.
+pub(crate) fn invoke_model(path: &str) -> Option<String> {
+    let model = path.strip_prefix("/model/")?.strip_suffix("/invoke")?;
+    Some(percent_decode(model))
+}
+
 /// A request plus the parsed tool input.
 struct Plan {
     req: ConverseRequest,
@@ -335,7 +342,7 @@ fn close_block(st: &mut StreamState) {
 }
 
 /// Bedrock `(exception name, message)` for a simulated HTTP error status.
-fn status_error(code: u16) -> (&'static str, &'static str) {
+pub(crate) fn status_error(code: u16) -> (&'static str, &'static str) {
     match code {
         400 => ("ValidationException", "Invalid request (simulated)."),
         401 => ("UnrecognizedClientException", "The security token included in the request is invalid (simulated)."),
@@ -353,7 +360,7 @@ fn status_error(code: u16) -> (&'static str, &'static str) {
 /// Builds a REST-JSON error response: `{"message": ...}` with an
 /// `x-amzn-ErrorType` header (in the service's `Type:namespace` form) and an
 /// optional `retry-after` header.
-fn error_response(code: u16, kind: &str, message: &str, retry: Option<u64>) -> Response {
+pub(crate) fn error_response(code: u16, kind: &str, message: &str, retry: Option<u64>) -> Response {
     let bytes = serde_json::to_vec(&json!({ "message": message })).unwrap_or_default();
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = bytes_response(status, JSON, Body::from(bytes));

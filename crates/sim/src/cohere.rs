@@ -331,7 +331,7 @@ fn error_event() -> Bytes {
 }
 
 /// Cohere-style message for a simulated HTTP error status.
-fn status_message(code: u16) -> &'static str {
+pub(crate) fn status_message(code: u16) -> &'static str {
     match code {
         400 => "invalid request: message must be at least 1 token long or tool results must be specified. (simulated)",
         401 => "invalid api token (simulated)",
@@ -351,7 +351,7 @@ fn status_message(code: u16) -> &'static str {
 
 /// Builds a Cohere-style `{"id", "message"}` error response with an
 /// optional `retry-after` header.
-fn error_response(status: StatusCode, id: &str, message: &str, retry: Option<u64>) -> Response {
+pub(crate) fn error_response(status: StatusCode, id: &str, message: &str, retry: Option<u64>) -> Response {
     let bytes = serde_json::to_vec(&serde_json::json!({"id": id, "message": message})).unwrap_or_default();
     let mut resp = bytes_response(status, JSON, Body::from(bytes));
     if let Some(secs) = retry {

@@ -60,17 +60,14 @@ impl GenerateRequest {
     /// counted over `systemInstruction` and every `contents[].parts[].text`;
     /// tool names come from every `tools[].functionDeclarations[].name`.
     pub(crate) fn new(parts: &Parts, body: &Value) -> GenerateRequest {
-        let path = parts.uri.path();
-        let segment = path.split_once("/models/").map_or("", |(_, rest)| rest);
-        let decoded = percent_decode(segment);
         let sse = parts.uri.query().is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
-        let (model, method) = match decoded.rsplit_once(':') {
-            Some((model, "generateContent")) => (model, Method::Generate),
-            Some((model, "streamGenerateContent")) => (model, Method::Stream { sse }),
-            Some((model, _)) => (model, Method::Unknown),
-            None => (decoded.as_str(), Method::Unknown),
+        let (model, method) = model_and_method(parts.uri.path());
+        let method = match method.as_str() {
+            "generateContent" => Method::Generate,
+            "streamGenerateContent" => Method::Stream { sse },
+            _ => Method::Unknown,
         };
-        let scenario = scenario_for(&parts.headers, model);
+        let scenario = scenario_for(&parts.headers, &model);
         let tools = body["tools"].as_array().map_or(&[][..], Vec::as_slice);
         let declarations = |t| either(t, "functionDeclarations", "function_declarations").as_array();
         let tool_names = tools
@@ -83,7 +80,19 @@ impl GenerateRequest {
         let contents = body["contents"].as_array().map_or(&[][..], Vec::as_slice);
         let content_chars: usize = contents.iter().map(|c| text_chars(&c["parts"])).sum();
         let prompt_chars = text_chars(system) + text_chars(&system["parts"]) + content_chars;
-        GenerateRequest { model: model.to_owned(), method, answer: Answer::new(scenario, tool_names, prompt_chars) }
+        GenerateRequest { model, method, answer: Answer::new(scenario, tool_names, prompt_chars) }
+    }
+}
+
+/// The percent-decoded `{model}` and the `{method}` of a
+/// `.../models/{model}:{method}` path (AI Studio or Vertex AI); the method
+/// is empty when the path names none.
+pub(crate) fn model_and_method(path: &str) -> (String, String) {
+    let segment = path.split_once("/models/").map_or("", |(_, rest)| rest);
+    let decoded = percent_decode(segment);
+    match decoded.rsplit_once(':') {
+        Some((model, method)) => (model.to_owned(), method.to_owned()),
+        None => (decoded, String::new()),
     }
 }
 
@@ -354,7 +363,7 @@ fn rpc_status(code: u16) -> &'static str {
 }
 
 /// Gemini-style message for a simulated HTTP error status.
-fn status_message(code: u16) -> &'static str {
+pub(crate) fn status_message(code: u16) -> &'static str {
     match code {
         400 => "Request contains an invalid argument. (simulated)",
         401 => "Request had invalid authentication credentials. (simulated)",
@@ -370,7 +379,7 @@ fn status_message(code: u16) -> &'static str {
 
 /// Builds a Google RPC error response; a `retry` delay becomes both a
 /// `retry-after` header and a `RetryInfo` detail.
-fn error_response(code: u16, message: &str, retry: Option<u64>) -> Response {
+pub(crate) fn error_response(code: u16, message: &str, retry: Option<u64>) -> Response {
     let mut error = json!({"code": code, "message": message, "status": rpc_status(code)});
     if let Some(secs) = retry {
         let info = json!({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": format!("{secs}s")});

@@ -14,9 +14,12 @@
 //! `/v1/projects/.../models/...` paths; Google Gemini), `POST /v2/chat`
 //! (Cohere v2 Chat), `POST /model/{modelId}/converse` and
 //! `/model/{modelId}/converse-stream` (AWS Bedrock Converse and
-//! ConverseStream), `POST /token` and `/oauth2/token` (Google OAuth
-//! JWT-bearer grant for Vertex AI service accounts), `GET /v1/models`, and
-//! for out-of-process use `GET /_sim/requests` and `DELETE /_sim/requests`.
+//! ConverseStream), embeddings in each protocol's shape (`POST
+//! /v1/embeddings`, Gemini `:batchEmbedContents`, Vertex AI `:predict`,
+//! `POST /v2/embed` for Cohere, `POST /model/{modelId}/invoke` for Bedrock),
+//! `POST /token` and `/oauth2/token` (Google OAuth JWT-bearer grant for
+//! Vertex AI service accounts), `GET /v1/models`, and for out-of-process use
+//! `GET /_sim/requests` and `DELETE /_sim/requests`.
 
 #![warn(missing_docs)]
 
@@ -47,6 +50,8 @@ use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use serde::Serialize;
 use tokio::sync::{Notify, oneshot, watch};
+
+use embeddings::Wire;
 
 /// Maximum number of records kept; older ones are evicted first.
 pub const MAX_RECORDS: usize = 10_000;
@@ -338,7 +343,8 @@ fn router(inner: Arc<Inner>) -> Router {
         .route("/v1beta1/projects/{*vertex_path}", post(gemini))
         .route("/v1/publishers/{*vertex_path}", post(gemini))
         .route("/v2/chat", post(cohere_chat))
-        .route("/model/{*model_and_operation}", post(bedrock_converse))
+        .route("/v2/embed", post(cohere_embed))
+        .route("/model/{*model_and_operation}", post(bedrock))
         .route("/v1/embeddings", post(embeddings_handler))
         .route("/token", post(vertex_token::token_handler))
         .route("/oauth2/token", post(vertex_token::token_handler))
@@ -375,6 +381,15 @@ async fn messages(State(inner): State<Arc<Inner>>, req: Request) -> Response {
 
 async fn gemini(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     let (parts, body) = read_request(req).await;
+    let (model, method) = gemini::model_and_method(parts.uri.path());
+    let wire = match method.as_str() {
+        "batchEmbedContents" => Some(Wire::Gemini),
+        "predict" => Some(Wire::Vertex),
+        _ => None,
+    };
+    if let Some(wire) = wire {
+        return embed(&inner, wire, &parts, &model, body);
+    }
     let call = gemini::GenerateRequest::new(&parts, &body);
     let guard = inner.begin(&parts, body);
     gemini::generate(&inner, call, guard).await
@@ -387,8 +402,11 @@ async fn cohere_chat(State(inner): State<Arc<Inner>>, req: Request) -> Response 
     cohere::chat(&inner, chat, guard).await
 }
 
-async fn bedrock_converse(State(inner): State<Arc<Inner>>, req: Request) -> Response {
+async fn bedrock(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     let (parts, body) = read_request(req).await;
+    if let Some(model) = bedrock::invoke_model(parts.uri.path()) {
+        return embed(&inner, Wire::Bedrock, &parts, &model, body);
+    }
     let call = bedrock::ConverseRequest::new(&parts, &body);
     let guard = inner.begin(&parts, body);
     bedrock::converse(&inner, call, guard).await
@@ -396,9 +414,21 @@ async fn bedrock_converse(State(inner): State<Arc<Inner>>, req: Request) -> Resp
 
 async fn embeddings_handler(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     let (parts, body) = read_request(req).await;
-    let headers = parts.headers.clone();
-    let guard = inner.begin(&parts, body.clone());
-    embeddings::embeddings(&inner, &headers, &body, guard).await
+    let model = body["model"].as_str().unwrap_or_default().to_owned();
+    embed(&inner, Wire::Openai, &parts, &model, body)
+}
+
+async fn cohere_embed(State(inner): State<Arc<Inner>>, req: Request) -> Response {
+    let (parts, body) = read_request(req).await;
+    let model = body["model"].as_str().unwrap_or_default().to_owned();
+    embed(&inner, Wire::Cohere, &parts, &model, body)
+}
+
+/// Records an embeddings request and answers it in `wire`'s shape; `model`
+/// selects the scenario.
+fn embed(inner: &Arc<Inner>, wire: Wire, parts: &Parts, model: &str, body: serde_json::Value) -> Response {
+    let guard = inner.begin(parts, body.clone());
+    embeddings::embed(wire, &parts.headers, model, &body, guard)
 }
 
 async fn models(State(inner): State<Arc<Inner>>, req: Request) -> Response {

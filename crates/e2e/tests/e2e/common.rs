@@ -53,6 +53,18 @@ pub const NATIVE_MODELS: &[(&str, &str, &str)] = &[
     ("bed", "bed/e429", "status=429"),
 ];
 
+/// Embedding models served natively: provider, slug, upstream model (or
+/// scenario). All cost $0.10 per million prompt tokens.
+pub const EMBED_MODELS: &[(&str, &str, &str)] = &[
+    ("gem", "gem/embed", "text-embedding-004"),
+    ("gem", "gem/embed-e429", "status=429"),
+    ("coh", "coh/embed", "embed-v4.0"),
+    ("coh", "coh/embed-e429", "status=429"),
+    ("bed", "bed/titan-embed", "amazon.titan-embed-text-v2:0"),
+    ("bed", "bed/cohere-embed", "cohere.embed-english-v3"),
+    ("bed", "bed/titan-embed-e429", "amazon.titan-embed-text-v2:0,status=429"),
+];
+
 /// A running simulator and gateway.
 pub struct Env {
     pub sim: SimServer,
@@ -93,6 +105,11 @@ fn config_text(sim_url: &str, data_dir: &str, extra: &str) -> String {
     t.push_str(
         "[[models]]\nid = \"sim/embed\"\noutput_modalities = [\"embeddings\"]\n[[models.endpoints]]\nprovider = \"sim\"\nmodel = \"embed\"\nprompt = \"0.00000002\"\n",
     );
+    for (provider, slug, model) in EMBED_MODELS {
+        t.push_str(&format!(
+            "[[models]]\nid = \"{slug}\"\noutput_modalities = [\"embeddings\"]\n[[models.endpoints]]\nprovider = \"{provider}\"\nmodel = \"{model}\"\nprompt = \"0.0000001\"\n"
+        ));
+    }
     // A model whose cheaper endpoint fails: the gateway must fall back.
     t.push_str(
         "[[models]]\nid = \"sim/fallback\"\n[[models.endpoints]]\nprovider = \"sim\"\nmodel = \"status=500\"\nprompt = \"0.0000001\"\ncompletion = \"0\"\n\
@@ -135,6 +152,35 @@ impl Env {
         let key = gw.store().create_key(&account.id, "test", false, None).await.unwrap().plaintext;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
         Env { sim, gw, key, http, _dir: dir }
+    }
+
+    /// Starts with a Vertex AI provider `vtx` (a fresh service-account key
+    /// whose token endpoint is the simulator's) and the given `[[models]]`
+    /// TOML. The returned directory holds the key file.
+    pub async fn start_with_vertex(models: &str) -> (Env, tempfile::TempDir) {
+        use rsa::pkcs8::{EncodePrivateKey as _, LineEnding};
+        let keys = tempfile::tempdir().unwrap();
+        let key_path = keys.path().join("sa.json");
+        let pem =
+            rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap().to_pkcs8_pem(LineEnding::LF).unwrap();
+        let env = Env::start_with_fn(|root| {
+            let sa = json!({
+                "type": "service_account",
+                "project_id": "sim-project",
+                "private_key_id": "k1",
+                "private_key": pem.as_str(),
+                "client_email": "gateway@sim-project.iam.gserviceaccount.com",
+                "token_uri": format!("{root}/token"),
+            });
+            std::fs::write(&key_path, sa.to_string()).unwrap();
+            format!(
+                "[[providers]]\nid = \"vtx\"\nname = \"Vertex Sim\"\nprotocol = \"vertex\"\nbase_url = \"{root}/v1\"\n\
+                 credentials_file = \"{}\"\nregion = \"europe-west4\"\n{models}",
+                key_path.display()
+            )
+        })
+        .await;
+        (env, keys)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -2,36 +2,16 @@
 //! exchanged at the token endpoint, cached), project/region URLs, and
 //! Gemini's wire format.
 
-use rsa::RsaPrivateKey;
-use rsa::pkcs8::{EncodePrivateKey as _, LineEnding};
-use rsa::rand_core::OsRng;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::common::{Env, body, chunks, sse_events, stream_body};
 
 #[tokio::test]
 async fn vertex_mints_a_token_once_and_serves_gemini_models() {
-    let keys = tempfile::tempdir().unwrap();
-    let key_path = keys.path().join("sa.json");
-    let pem = RsaPrivateKey::new(&mut OsRng, 2048).unwrap().to_pkcs8_pem(LineEnding::LF).unwrap();
-    let env = Env::start_with_fn(|root| {
-        let sa = json!({
-            "type": "service_account",
-            "project_id": "sim-project",
-            "private_key_id": "k1",
-            "private_key": pem.as_str(),
-            "client_email": "gateway@sim-project.iam.gserviceaccount.com",
-            "token_uri": format!("{root}/token"),
-        });
-        std::fs::write(&key_path, sa.to_string()).unwrap();
-        format!(
-            "[[providers]]\nid = \"vtx\"\nname = \"Vertex Sim\"\nprotocol = \"vertex\"\nbase_url = \"{root}/v1\"\n\
-             credentials_file = \"{}\"\nregion = \"europe-west4\"\n\
-             [[models]]\nid = \"vtx/text\"\n[[models.endpoints]]\nprovider = \"vtx\"\nmodel = \"tokens=5,prompt_tokens=10\"\n\
-             prompt = \"0.000001\"\ncompletion = \"0.000002\"\n",
-            key_path.display()
-        )
-    })
+    let (env, _keys) = Env::start_with_vertex(
+        "[[models]]\nid = \"vtx/text\"\n[[models.endpoints]]\nprovider = \"vtx\"\nmodel = \"tokens=5,prompt_tokens=10\"\n\
+         prompt = \"0.000001\"\ncompletion = \"0.000002\"\n",
+    )
     .await;
     let v: Value = env.chat(body("vtx/text")).await.json().await.unwrap();
     assert_eq!(v["provider"], "Vertex Sim");
