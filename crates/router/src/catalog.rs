@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use switchyard_api::UnitPrice;
 use switchyard_api::models::{Architecture, ModelObject, ModelPricing, TopProvider};
 
@@ -10,13 +10,13 @@ use switchyard_api::models::{Architecture, ModelObject, ModelPricing, TopProvide
 pub const BUILTIN_CATALOG: &str = include_str!("../catalog.toml");
 
 /// A model as written in a catalog file or the config.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
     /// Slug, `author/name`.
     pub id: String,
     /// Display name; defaults to the slug.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Unix seconds when the model was released.
     #[serde(default)]
@@ -37,7 +37,7 @@ pub struct ModelSpec {
     #[serde(default = "other_tokenizer")]
     pub tokenizer: String,
     /// Hugging Face repository.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hugging_face_id: Option<String>,
     /// Request parameters the model accepts.
     #[serde(default)]
@@ -60,7 +60,7 @@ fn other_tokenizer() -> String {
 }
 
 /// One provider serving a model.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointSpec {
     /// Provider slug (`openai`, `groq`, or a configured provider id).
@@ -83,20 +83,23 @@ pub struct EndpointSpec {
     #[serde(default)]
     pub internal_reasoning: UnitPrice,
     /// USD per cached prompt token read.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_cache_read: Option<UnitPrice>,
     /// USD per prompt token written to the cache.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_cache_write: Option<UnitPrice>,
     /// Context window here, if smaller than the model's.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_length: Option<u64>,
     /// Output cap here.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<u64>,
     /// Weight quantization (`fp8`, `bf16`...).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantization: Option<String>,
+    /// Parameters this endpoint takes, when it differs from the model's list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supported_parameters: Option<Vec<String>>,
 }
 
 impl EndpointSpec {
@@ -121,7 +124,7 @@ impl EndpointSpec {
 }
 
 /// A catalog file: `[[models]]` entries.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogFile {
     /// The models.

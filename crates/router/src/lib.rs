@@ -5,6 +5,8 @@
 
 pub mod catalog;
 pub mod cost;
+pub mod import;
+pub mod params;
 pub mod plan;
 
 pub use catalog::{Catalog, CatalogError, EndpointSpec, ModelSpec};

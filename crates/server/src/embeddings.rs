@@ -70,12 +70,7 @@ async fn run(
     for (i, attempt) in plan.attempts.iter().enumerate() {
         let endpoint = attempt.endpoint(&state.catalog);
         let Some(upstream) = state.upstreams.get(&endpoint.provider) else { continue };
-        let served = Served {
-            provider_slug: endpoint.provider.clone(),
-            provider_name: upstream.config.name.clone(),
-            upstream_model: endpoint.model.clone(),
-            pricing: endpoint.pricing(),
-        };
+        let served = Served::new(endpoint, upstream, Vec::new());
         let t0 = Instant::now();
         match embed(upstream, req, &endpoint.model).await {
             Ok(mut resp) => {

@@ -12,5 +12,6 @@ mod embeddings;
 mod errors;
 mod native;
 mod openai_client;
+mod params;
 mod streaming;
 mod vertex;

@@ -36,6 +36,9 @@ pub struct AttemptLog {
     pub latency: u64,
     /// Always false until BYOK lands.
     pub is_byok: bool,
+    /// Request parameters left out because this endpoint does not take them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped_parameters: Vec<&'static str>,
 }
 
 impl AttemptLog {
@@ -57,6 +60,7 @@ impl AttemptLog {
             status,
             latency: latency.as_millis() as u64,
             is_byok: false,
+            dropped_parameters: served.dropped_parameters.clone(),
         }
     }
 }
@@ -72,6 +76,25 @@ pub struct Served {
     pub upstream_model: String,
     /// The endpoint's prices.
     pub pricing: ModelPricing,
+    /// Request parameters this endpoint does not take, left out of its request.
+    pub dropped_parameters: Vec<&'static str>,
+}
+
+impl Served {
+    /// The endpoint of `upstream` that serves an attempt.
+    pub fn new(
+        endpoint: &switchyard_router::EndpointSpec,
+        upstream: &switchyard_providers::Upstream,
+        dropped_parameters: Vec<&'static str>,
+    ) -> Self {
+        Served {
+            provider_slug: endpoint.provider.clone(),
+            provider_name: upstream.config.name.clone(),
+            upstream_model: endpoint.model.clone(),
+            pricing: endpoint.pricing(),
+            dropped_parameters,
+        }
+    }
 }
 
 /// A generation in progress. Dropped without [`Draft::finish`], it is

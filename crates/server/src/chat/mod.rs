@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use switchyard_api::{ChatRequest, ChatResponse, FinishReason};
 use switchyard_providers::{Answer, ProviderError, call};
-use switchyard_router::{Attempt, plan};
+use switchyard_router::{Attempt, params, plan};
 
 pub use draft::{AttemptLog, Draft, Served, estimate_prompt_tokens, new_generation_id};
 
@@ -74,7 +74,28 @@ async fn run(
     if let Some(extra) = &req.models {
         wanted.extend(extra.iter().map(String::as_str).filter(|m| *m != model));
     }
-    let plan = plan(&state.catalog, &wanted).map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+    let mut plan = plan(&state.catalog, &wanted).map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+    let requested = params::requested(&req);
+    if require_parameters(&req) && !plan.attempts.is_empty() {
+        let before = plan.attempts.len();
+        let mut missing: Vec<&str> = Vec::new();
+        plan.attempts.retain(|a| {
+            let unsupported = unsupported_parameters(state, *a, &requested);
+            for p in &unsupported {
+                if !missing.contains(p) {
+                    missing.push(p);
+                }
+            }
+            unsupported.is_empty()
+        });
+        if plan.attempts.is_empty() {
+            return Err(GatewayError::NotFound(format!(
+                "No endpoints found that can handle the requested parameters: all {before} endpoints of {model} \
+                 were excluded by provider.require_parameters (not supported: {})",
+                missing.join(", ")
+            )));
+        }
+    }
     let primary = plan.attempts.first().map(|a| a.model(&state.catalog));
     crate::accept::ensure_can_pay(&draft.caller, &plan, &state.catalog)?;
     if primary.is_none() {
@@ -87,13 +108,15 @@ async fn run(
     let mut last: Option<(ProviderError, String)> = None;
     let count = plan.attempts.len();
     for (i, attempt) in plan.attempts.iter().enumerate() {
-        let (upstream, served, slug) = resolve(state, *attempt)?;
+        let dropped = unsupported_parameters(state, *attempt, &requested);
+        let attempt_req = params::without(&req, &dropped).map_or_else(|| req.clone(), Arc::new);
+        let (upstream, served, slug) = resolve(state, *attempt, dropped)?;
         draft.model = slug;
         let t0 = Instant::now();
-        let outcome = if req.is_stream() {
-            stream::start(state, req.clone(), upstream.clone(), served.clone(), draft, t0).await
+        let outcome = if attempt_req.is_stream() {
+            stream::start(state, attempt_req, upstream.clone(), served.clone(), draft, t0).await
         } else {
-            complete(&upstream, &req, served.clone(), draft, t0).await
+            complete(&upstream, &attempt_req, served.clone(), draft, t0).await
         };
         match outcome {
             Ok(resp) => return Ok(resp),
@@ -116,9 +139,32 @@ async fn run(
     Err(GatewayError::Provider { error: Box::new(error), provider_name, attempts: draft.attempts.len() })
 }
 
+/// `provider.require_parameters`: only endpoints that take every parameter
+/// the request sets.
+fn require_parameters(req: &ChatRequest) -> bool {
+    req.provider.as_ref().and_then(|p| p.get("require_parameters")).and_then(serde_json::Value::as_bool) == Some(true)
+}
+
+/// The parameters of `requested` that the attempt's endpoint does not take,
+/// by the catalog's list or because its protocol has no way to send them.
+fn unsupported_parameters(state: &AppState, attempt: Attempt, requested: &[&'static str]) -> Vec<&'static str> {
+    if requested.is_empty() {
+        return Vec::new();
+    }
+    let model = attempt.model(&state.catalog);
+    let endpoint = attempt.endpoint(&state.catalog);
+    let protocol = state.upstreams.get(&endpoint.provider).map(|u| u.config.protocol);
+    requested
+        .iter()
+        .copied()
+        .filter(|p| !params::endpoint_takes(model, endpoint, p) || protocol.is_some_and(|proto| !proto.can_send(p)))
+        .collect()
+}
+
 fn resolve(
     state: &AppState,
     attempt: Attempt,
+    dropped: Vec<&'static str>,
 ) -> Result<(Arc<switchyard_providers::Upstream>, Served, String), GatewayError> {
     let endpoint = attempt.endpoint(&state.catalog);
     let model = attempt.model(&state.catalog);
@@ -127,12 +173,7 @@ fn resolve(
         .get(&endpoint.provider)
         .cloned()
         .ok_or_else(|| GatewayError::Internal(format!("provider {} not enabled", endpoint.provider)))?;
-    let served = Served {
-        provider_slug: endpoint.provider.clone(),
-        provider_name: upstream.config.name.clone(),
-        upstream_model: endpoint.model.clone(),
-        pricing: endpoint.pricing(),
-    };
+    let served = Served::new(endpoint, &upstream, dropped);
     Ok((upstream, served, model.spec.id.clone()))
 }
 
