@@ -18,8 +18,8 @@ pub struct KnownProvider {
     pub key_env: &'static str,
     /// Environment variable that overrides the base URL.
     pub base_url_env: &'static str,
-    /// OpenAI proper refuses sampling parameters it lacks.
-    pub openai_sampling_only: bool,
+    /// How it departs from OpenAI's API (OpenAI-protocol providers only).
+    pub quirks: Quirks,
     /// Wire protocol.
     pub protocol: Protocol,
 }
@@ -27,22 +27,31 @@ pub struct KnownProvider {
 impl KnownProvider {
     /// The quirks of this provider.
     pub fn quirks(&self) -> Quirks {
-        Quirks { openai_sampling_only: self.openai_sampling_only, ..Quirks::default() }
+        self.quirks
     }
 }
 
+/// Only OpenAI's own sampling parameters.
+const OPENAI_SAMPLING: Quirks = Quirks { openai_sampling_only: true, ..Quirks::NONE };
+/// OpenAI proper.
+const OPENAI: Quirks = Quirks { max_completion_tokens: true, ..OPENAI_SAMPLING };
+/// Groq: no logprobs, no message names.
+const GROQ: Quirks = Quirks { refuses_logprobs: true, ..Quirks::NONE };
+/// Mistral: `random_seed` and nine-character tool-call ids.
+const MISTRAL: Quirks = Quirks { random_seed: true, short_tool_call_ids: true, ..OPENAI_SAMPLING };
+
 /// Every known provider.
 pub const KNOWN_PROVIDERS: &[KnownProvider] = &[
-    row("openai", "OpenAI", "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL", true),
-    row("groq", "Groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY", "GROQ_BASE_URL", false),
-    row("together", "Together", "https://api.together.xyz/v1", "TOGETHER_API_KEY", "TOGETHER_BASE_URL", false),
+    row("openai", "OpenAI", "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL", OPENAI),
+    row("groq", "Groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY", "GROQ_BASE_URL", GROQ),
+    row("together", "Together", "https://api.together.xyz/v1", "TOGETHER_API_KEY", "TOGETHER_BASE_URL", Quirks::NONE),
     row(
         "fireworks",
         "Fireworks",
         "https://api.fireworks.ai/inference/v1",
         "FIREWORKS_API_KEY",
         "FIREWORKS_BASE_URL",
-        false,
+        Quirks::NONE,
     ),
     row(
         "deepinfra",
@@ -50,19 +59,33 @@ pub const KNOWN_PROVIDERS: &[KnownProvider] = &[
         "https://api.deepinfra.com/v1/openai",
         "DEEPINFRA_API_KEY",
         "DEEPINFRA_BASE_URL",
-        false,
+        Quirks::NONE,
     ),
-    row("xai", "xAI", "https://api.x.ai/v1", "XAI_API_KEY", "XAI_BASE_URL", true),
-    row("deepseek", "DeepSeek", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL", true),
-    row("mistral", "Mistral", "https://api.mistral.ai/v1", "MISTRAL_API_KEY", "MISTRAL_BASE_URL", true),
-    row("openrouter", "OpenRouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", false),
+    row("xai", "xAI", "https://api.x.ai/v1", "XAI_API_KEY", "XAI_BASE_URL", OPENAI_SAMPLING),
+    row(
+        "deepseek",
+        "DeepSeek",
+        "https://api.deepseek.com/v1",
+        "DEEPSEEK_API_KEY",
+        "DEEPSEEK_BASE_URL",
+        OPENAI_SAMPLING,
+    ),
+    row("mistral", "Mistral", "https://api.mistral.ai/v1", "MISTRAL_API_KEY", "MISTRAL_BASE_URL", MISTRAL),
+    row(
+        "openrouter",
+        "OpenRouter",
+        "https://openrouter.ai/api/v1",
+        "OPENROUTER_API_KEY",
+        "OPENROUTER_BASE_URL",
+        Quirks::NONE,
+    ),
     KnownProvider {
         slug: "anthropic",
         name: "Anthropic",
         base_url: "https://api.anthropic.com/v1",
         key_env: "ANTHROPIC_API_KEY",
         base_url_env: "ANTHROPIC_BASE_URL",
-        openai_sampling_only: false,
+        quirks: Quirks::NONE,
         protocol: Protocol::Anthropic,
     },
     native(
@@ -102,7 +125,9 @@ const fn native(
     base_url_env: &'static str,
     protocol: Protocol,
 ) -> KnownProvider {
-    KnownProvider { slug, name, base_url, key_env, base_url_env, openai_sampling_only: false, protocol }
+    // Azure serves OpenAI's models, reasoning ones included.
+    let quirks = if matches!(protocol, Protocol::Azure) { OPENAI } else { Quirks::NONE };
+    KnownProvider { slug, name, base_url, key_env, base_url_env, quirks, protocol }
 }
 
 const fn row(
@@ -111,9 +136,9 @@ const fn row(
     base_url: &'static str,
     key_env: &'static str,
     base_url_env: &'static str,
-    openai_sampling_only: bool,
+    quirks: Quirks,
 ) -> KnownProvider {
-    KnownProvider { slug, name, base_url, key_env, base_url_env, openai_sampling_only, protocol: Protocol::Openai }
+    KnownProvider { slug, name, base_url, key_env, base_url_env, quirks, protocol: Protocol::Openai }
 }
 
 /// The known provider with this slug.

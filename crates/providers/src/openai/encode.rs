@@ -1,7 +1,10 @@
 //! Canonical request to an OpenAI Chat Completions body.
 //!
-//! The body is a borrowed view of the canonical request: nothing is cloned,
-//! and the same canonical request can be encoded again for a fallback.
+//! The body is a borrowed view of the canonical request: nothing is cloned
+//! unless a provider's quirks need a changed field, and the same canonical
+//! request can be encoded again for a fallback.
+
+use std::borrow::Cow;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -42,6 +45,8 @@ struct Body<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     seed: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    random_seed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     stop: Option<&'a Stop>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tools: Option<&'a [Tool]>,
@@ -54,7 +59,7 @@ struct Body<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     user: Option<String>,
     #[serde(flatten)]
-    extra: &'a Extra,
+    extra: Cow<'a, Extra>,
 }
 
 /// A message without OpenRouter's reasoning fields, which OpenAI's strict
@@ -67,24 +72,70 @@ struct OaMessage<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    tool_calls: Option<&'a [ToolCall]>,
+    tool_calls: Option<Cow<'a, [ToolCall]>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    tool_call_id: Option<&'a str>,
+    tool_call_id: Option<Cow<'a, str>>,
     #[serde(flatten)]
-    extra: &'a Extra,
+    extra: Cow<'a, Extra>,
 }
 
-impl<'a> From<&'a Message> for OaMessage<'a> {
-    fn from(m: &'a Message) -> Self {
+/// Message fields no provider of the family should see again: DeepSeek
+/// refuses its own `reasoning_content` sent back in history.
+const ANSWER_ONLY_MESSAGE_FIELDS: &[&str] = &["reasoning_content"];
+
+/// Request fields Groq refuses with a 400.
+const LOGPROB_FIELDS: &[&str] = &["logprobs", "top_logprobs", "logit_bias"];
+
+/// `extra` without `fields`, copied only when one of them is present.
+fn without<'a>(extra: &'a Extra, fields: &[&str]) -> Cow<'a, Extra> {
+    if fields.iter().any(|f| extra.contains_key(*f)) {
+        let mut owned = extra.clone();
+        for f in fields {
+            owned.remove(*f);
+        }
+        Cow::Owned(owned)
+    } else {
+        Cow::Borrowed(extra)
+    }
+}
+
+impl<'a> OaMessage<'a> {
+    fn new(m: &'a Message, quirks: &Quirks) -> Self {
+        let short = quirks.short_tool_call_ids;
         OaMessage {
             role: m.role,
             content: m.content.as_ref(),
-            name: m.name.as_deref(),
-            tool_calls: m.tool_calls.as_deref(),
-            tool_call_id: m.tool_call_id.as_deref(),
-            extra: &m.extra,
+            name: m.name.as_deref().filter(|_| !quirks.refuses_logprobs),
+            tool_calls: m.tool_calls.as_deref().map(|calls| {
+                if short && calls.iter().any(|c| !is_short_id(&c.id)) {
+                    Cow::Owned(
+                        calls.iter().map(|c| ToolCall { id: short_id(&c.id).into_owned(), ..c.clone() }).collect(),
+                    )
+                } else {
+                    Cow::Borrowed(calls)
+                }
+            }),
+            tool_call_id: m.tool_call_id.as_deref().map(|id| if short { short_id(id) } else { Cow::Borrowed(id) }),
+            extra: without(&m.extra, ANSWER_ONLY_MESSAGE_FIELDS),
         }
     }
+}
+
+/// Mistral's tool-call ids: exactly nine ASCII letters or digits.
+fn is_short_id(id: &str) -> bool {
+    id.len() == 9 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A nine-character id derived from `id`, the same for the assistant's call
+/// and the tool result that answers it, so history from another provider
+/// (`call_...`, `toolu_...`) still pairs up.
+fn short_id(id: &str) -> Cow<'_, str> {
+    if is_short_id(id) {
+        return Cow::Borrowed(id);
+    }
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let digest = Sha256::digest(id.as_bytes());
+    Cow::Owned(digest.iter().take(9).map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect())
 }
 
 /// The effort to send as OpenAI's `reasoning_effort`, from either spelling.
@@ -103,13 +154,20 @@ pub fn hash_user(user: &str) -> String {
 pub fn encode(req: &ChatRequest, upstream_model: &str, quirks: &Quirks) -> Result<Vec<u8>, serde_json::Error> {
     let stream = req.is_stream();
     let keep_extended = !quirks.openai_sampling_only;
+    // OpenAI's newer models refuse `max_tokens`; the same cap goes as `max_completion_tokens`.
+    let (max_tokens, max_completion_tokens) = if quirks.max_completion_tokens {
+        (None, req.max_output_tokens())
+    } else {
+        (req.max_tokens, req.max_completion_tokens)
+    };
+    let extra = if quirks.refuses_logprobs { without(&req.extra, LOGPROB_FIELDS) } else { Cow::Borrowed(&req.extra) };
     let body = Body {
         model: upstream_model,
-        messages: req.messages.iter().map(OaMessage::from).collect(),
+        messages: req.messages.iter().map(|m| OaMessage::new(m, quirks)).collect(),
         stream,
         stream_options: (stream && !quirks.no_stream_options).then(|| serde_json::json!({"include_usage": true})),
-        max_tokens: req.max_tokens,
-        max_completion_tokens: req.max_completion_tokens,
+        max_tokens,
+        max_completion_tokens,
         temperature: req.temperature,
         top_p: req.top_p,
         top_k: req.top_k.filter(|_| keep_extended),
@@ -118,14 +176,15 @@ pub fn encode(req: &ChatRequest, upstream_model: &str, quirks: &Quirks) -> Resul
         repetition_penalty: req.repetition_penalty.filter(|_| keep_extended),
         min_p: req.min_p.filter(|_| keep_extended),
         top_a: req.top_a.filter(|_| keep_extended),
-        seed: req.seed,
+        seed: req.seed.filter(|_| !quirks.random_seed),
+        random_seed: req.seed.filter(|_| quirks.random_seed),
         stop: req.stop.as_ref(),
         tools: req.tools.as_deref(),
         tool_choice: req.tool_choice.as_ref(),
         response_format: req.response_format.as_ref(),
         reasoning_effort: reasoning_effort(req),
         user: req.user.as_deref().map(hash_user),
-        extra: &req.extra,
+        extra,
     };
     serde_json::to_vec(&body)
 }
@@ -177,5 +236,53 @@ mod tests {
         assert_eq!(v["messages"][0]["tool_calls"][0]["id"], "call_1");
         assert!(v["messages"][0].get("reasoning").is_none());
         assert_eq!(v["messages"][1]["tool_call_id"], "call_1");
+    }
+
+    const HISTORY: &str = r#"{"max_tokens":50,"seed":3,"logprobs":true,"top_logprobs":2,"messages":[
+        {"role":"user","name":"ann","content":"hi"},
+        {"role":"assistant","content":"x","reasoning_content":"thought"},
+        {"role":"assistant","content":null,"tool_calls":[{"id":"toolu_01A","type":"function","function":{"name":"f","arguments":"{}"}},
+            {"id":"abcDEF123","type":"function","function":{"name":"g","arguments":"{}"}}]},
+        {"role":"tool","tool_call_id":"toolu_01A","content":"42"},
+        {"role":"tool","tool_call_id":"abcDEF123","content":"43"}]}"#;
+
+    fn encoded(q: &Quirks) -> Value {
+        serde_json::from_slice(&encode(&req(HISTORY), "m", q).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn reasoning_content_never_goes_back_upstream() {
+        let v = encoded(&Quirks::default());
+        assert!(v["messages"][1].get("reasoning_content").is_none());
+        assert_eq!(v["messages"][1]["content"], "x");
+        assert_eq!(v["max_tokens"], 50);
+        assert_eq!(v["logprobs"], true);
+        assert_eq!(v["messages"][0]["name"], "ann");
+    }
+
+    #[test]
+    fn openai_takes_the_cap_as_max_completion_tokens() {
+        let v = encoded(&Quirks { max_completion_tokens: true, ..Quirks::default() });
+        assert!(v.get("max_tokens").is_none());
+        assert_eq!(v["max_completion_tokens"], 50);
+    }
+
+    #[test]
+    fn groq_gets_no_logprobs_or_names() {
+        let v = encoded(&Quirks { refuses_logprobs: true, ..Quirks::default() });
+        assert!(v.get("logprobs").is_none() && v.get("top_logprobs").is_none());
+        assert!(v["messages"][0].get("name").is_none());
+    }
+
+    #[test]
+    fn mistral_gets_random_seed_and_nine_character_tool_ids_that_still_pair() {
+        let v = encoded(&Quirks { random_seed: true, short_tool_call_ids: true, ..Quirks::default() });
+        assert!(v.get("seed").is_none());
+        assert_eq!(v["random_seed"], 3);
+        let call = v["messages"][2]["tool_calls"][0]["id"].as_str().unwrap();
+        assert!(is_short_id(call), "{call}");
+        assert_eq!(v["messages"][3]["tool_call_id"], call);
+        assert_eq!(v["messages"][2]["tool_calls"][1]["id"], "abcDEF123", "valid ids are kept");
+        assert_eq!(v["messages"][4]["tool_call_id"], "abcDEF123");
     }
 }
