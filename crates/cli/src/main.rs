@@ -64,6 +64,13 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Manage the model catalog.
+    Models {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        action: ModelsAction,
+    },
     /// Run the provider simulator (an OpenAI-protocol upstream for tests and benchmarks).
     Sim {
         /// Address to listen on.
@@ -73,6 +80,22 @@ enum Command {
         #[arg(long)]
         no_record: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum ModelsAction {
+    /// Add the models of an OpenRouter `GET /api/v1/models` JSON dump to the
+    /// catalog (kept in the data directory, read by `serve` at start).
+    Import {
+        /// The JSON file.
+        file: PathBuf,
+        /// Provider that serves the imported models: `openrouter` (the
+        /// default) uses the slugs as model ids, any other the part after `author/`.
+        #[arg(long, default_value = "openrouter")]
+        provider: String,
+    },
+    /// List the routable models with their cheapest price.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -202,6 +225,7 @@ async fn run() -> Result<()> {
         Command::Keys { common, action } => keys(common, action).await,
         Command::Credits { common, action } => credits(common, action).await,
         Command::Config { common, action } => config(common, action),
+        Command::Models { common, action } => models(common, action),
         Command::Sim { listen, no_record } => {
             let opts =
                 if no_record { switchyard_sim::SimOptions::benchmark() } else { switchyard_sim::SimOptions::new() };
@@ -328,6 +352,49 @@ async fn credits(common: Common, action: CreditsAction) -> Result<()> {
     Ok(())
 }
 
+fn models(common: Common, action: ModelsAction) -> Result<()> {
+    let cfg = load_config(&common)?;
+    match action {
+        ModelsAction::Import { file, provider } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let got = switchyard_router::import::from_openrouter_dump(&text, &provider)?;
+            for (slug, why) in &got.skipped {
+                eprintln!("skipped {slug}: {why}");
+            }
+            let count = got.models.len();
+            let rendered = switchyard_router::import::merge_into_file(cfg.imported_models()?, got.models)?;
+            let path = cfg.imported_catalog_path();
+            std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+            // Written beside and renamed, so a crash never leaves half a catalog.
+            let tmp = path.with_extension("toml.tmp");
+            std::fs::write(&tmp, rendered).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, &path).with_context(|| format!("replacing {}", path.display()))?;
+            println!("Imported {count} models served by `{provider}` into {}", path.display());
+            if resolve_providers(&cfg, &process_env)?.iter().all(|s| s.slug != provider || s.upstream.is_none()) {
+                println!("Note: provider `{provider}` is not enabled, so these models are not routable yet.");
+            }
+        }
+        ModelsAction::List => {
+            let statuses = resolve_providers(&cfg, &process_env)?;
+            let enabled: Vec<&str> =
+                statuses.iter().filter(|s| s.upstream.is_some()).map(|s| s.slug.as_str()).collect();
+            let catalog = switchyard_router::Catalog::build(cfg.model_specs()?, |p| enabled.contains(&p))?;
+            for m in catalog.models() {
+                let p = &m.object.pricing;
+                println!(
+                    "{:<48} {:>9} ctx  ${:>8.3}/M in  ${:>8.3}/M out  {}",
+                    m.spec.id,
+                    m.spec.context_length,
+                    p.prompt.per_million_usd(),
+                    p.completion.per_million_usd(),
+                    m.endpoints.iter().map(|e| e.provider.as_str()).collect::<Vec<_>>().join(",")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn config(common: Common, action: ConfigAction) -> Result<()> {
     match action {
         ConfigAction::Example => print!("{EXAMPLE}"),
@@ -349,18 +416,14 @@ fn config(common: Common, action: ConfigAction) -> Result<()> {
             for s in &statuses {
                 println!("  {:<12} {}", s.slug, s.reason);
             }
-            let mut specs = if cfg.builtin_catalog {
-                switchyard_router::catalog::parse_catalog(switchyard_router::catalog::BUILTIN_CATALOG)?
-            } else {
-                Vec::new()
-            };
+            let specs = cfg.model_specs()?;
             let total = specs.len();
-            specs.extend(cfg.models.iter().cloned());
+            let imported = cfg.imported_models()?.len();
             let catalog = switchyard_router::Catalog::build(specs, |p| enabled.contains(&p))?;
             println!(
-                "models: {} routable of {} in the built-in catalog plus {} configured",
+                "models: {} routable of {total} specs ({imported} imported into {}, {} configured)",
                 catalog.models().len(),
-                total,
+                cfg.imported_catalog_path().display(),
                 cfg.models.len()
             );
         }

@@ -62,6 +62,43 @@ fn yes() -> bool {
     true
 }
 
+/// File in the data directory that `switchyard models import` writes and
+/// `serve` reads, between the built-in catalog and the config's models.
+pub const IMPORTED_CATALOG_FILE: &str = "models.toml";
+
+impl Config {
+    /// Where imported models are kept.
+    pub fn imported_catalog_path(&self) -> PathBuf {
+        self.data_dir.join(IMPORTED_CATALOG_FILE)
+    }
+
+    /// The imported models, or none when nothing was imported.
+    pub fn imported_models(&self) -> Result<Vec<ModelSpec>, ConfigError> {
+        let path = self.imported_catalog_path();
+        let fail = |message: String| ConfigError::Catalog { path: path.display().to_string(), message };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => switchyard_router::catalog::parse_catalog(&text).map_err(|e| fail(e.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(fail(e.to_string())),
+        }
+    }
+
+    /// Every model spec to build the catalog from, later ones extending
+    /// earlier ones: the built-in catalog, then imported models, then the
+    /// config's own.
+    pub fn model_specs(&self) -> Result<Vec<ModelSpec>, ConfigError> {
+        let mut specs = if self.builtin_catalog {
+            switchyard_router::catalog::parse_catalog(switchyard_router::catalog::BUILTIN_CATALOG)
+                .map_err(|e| ConfigError::Catalog { path: "built-in".into(), message: e.to_string() })?
+        } else {
+            Vec::new()
+        };
+        specs.extend(self.imported_models()?);
+        specs.extend(self.models.iter().cloned());
+        Ok(specs)
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -213,6 +250,14 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// A catalog file (built-in or imported) is unreadable or invalid.
+    #[error("catalog {path}: {message}")]
+    Catalog {
+        /// File path.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Two provider entries share an id.
     #[error("provider `{0}` is configured twice")]
     DuplicateProvider(String),
@@ -348,7 +393,7 @@ pub fn resolve_providers(
                 base_url,
                 api_key,
                 headers: p.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-                quirks: p.quirks.clone().or_else(|| known.map(|k| k.quirks())).unwrap_or_default(),
+                quirks: p.quirks.or_else(|| known.map(|k| k.quirks())).unwrap_or_default(),
                 api_version: p.api_version.clone(),
                 aws: aws_credentials(protocol, env),
                 vertex: match protocol {

@@ -26,7 +26,6 @@ use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use switchyard_providers::{Upstream, build_client};
 use switchyard_router::Catalog;
-use switchyard_router::catalog::{BUILTIN_CATALOG, parse_catalog};
 use switchyard_store::{Account, GenerationWriter, NewKey, Store};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -151,9 +150,7 @@ pub async fn start(
             upstreams.insert(upstream.config.slug.clone(), Arc::new(upstream));
         }
     }
-    let mut specs = if config.builtin_catalog { parse_catalog(BUILTIN_CATALOG)? } else { Vec::new() };
-    specs.extend(config.models.iter().cloned());
-    let catalog = Catalog::build(specs, |p| upstreams.contains_key(p))?;
+    let catalog = Catalog::build(config.model_specs()?, |p| upstreams.contains_key(p))?;
     let models = catalog.models().len();
 
     let (sink, writer) = GenerationWriter::spawn(store.clone());
