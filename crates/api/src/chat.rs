@@ -120,6 +120,12 @@ impl ChatRequest {
         self.stream.unwrap_or(false)
     }
 
+    /// True when the client wants reasoning done but not returned
+    /// (`reasoning.exclude` or `include_reasoning: false`).
+    pub fn reasoning_excluded(&self) -> bool {
+        self.reasoning.as_ref().and_then(|r| r.exclude).unwrap_or(false) || self.include_reasoning == Some(false)
+    }
+
     /// The completion-token cap, whichever field carried it.
     pub fn max_output_tokens(&self) -> Option<u32> {
         self.max_completion_tokens.or(self.max_tokens)

@@ -85,6 +85,8 @@ struct Decoding {
     /// Bedrock's binary event-stream framing (instead of SSE).
     binary: Option<bedrock::eventstream::EventStreamDecoder>,
     frames: Vec<bedrock::eventstream::Message>,
+    /// The client asked for reasoning not to be returned.
+    exclude_reasoning: bool,
 }
 
 /// A canonical view of an upstream stream. Dropping it closes the upstream
@@ -109,9 +111,16 @@ impl ChunkStream {
         loop {
             if !self.finished {
                 let dec = &mut *self.dec;
-                if let Some(d) = dec.ready.pop_front() {
-                    if matches!(d, StreamEvent::Done) {
-                        self.finished = true;
+                if let Some(mut d) = dec.ready.pop_front() {
+                    match &mut d {
+                        StreamEvent::Done => self.finished = true,
+                        StreamEvent::Chunk(c) if dec.exclude_reasoning => {
+                            for choice in &mut c.choices {
+                                choice.delta.reasoning = None;
+                                choice.delta.reasoning_details = None;
+                            }
+                        }
+                        StreamEvent::Chunk(_) => {}
                     }
                     return Ok(Some(d));
                 }
@@ -206,6 +215,7 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
                 native: EventDecoder::new(protocol, req),
                 binary: (protocol == Protocol::Bedrock).then(bedrock::eventstream::EventStreamDecoder::new),
                 frames: Vec::new(),
+                exclude_reasoning: req.reasoning_excluded(),
             }),
             idle: t.idle,
             finished: false,
@@ -214,12 +224,19 @@ pub async fn call(upstream: &Upstream, req: &ChatRequest, upstream_model: &str) 
         }));
     }
     let bytes = send::read_body(resp, t.idle).await?;
-    match protocol {
+    let mut answer = match protocol {
         Protocol::Openai | Protocol::Azure => openai::decode::decode(&bytes),
         Protocol::Anthropic => anthropic::decode::decode(&bytes, &DecodeOptions::for_request(req)),
         Protocol::Gemini | Protocol::Vertex => gemini::decode::decode(&bytes),
         Protocol::Cohere => cohere::decode::decode(&bytes),
         Protocol::Bedrock => bedrock::decode::decode(&bytes),
+    }?;
+    // Every protocol's reasoning is dropped here, once, rather than in each decoder.
+    if req.reasoning_excluded() {
+        for choice in &mut answer.choices {
+            choice.message.reasoning = None;
+            choice.message.reasoning_details = None;
+        }
     }
-    .map(Answer::Complete)
+    Ok(Answer::Complete(answer))
 }

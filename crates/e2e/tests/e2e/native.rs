@@ -137,3 +137,40 @@ async fn media_urls_for_gemini_are_fetched_behind_the_private_address_guard() {
         assert_eq!(env.sim.requests().len(), before, "{model}: nothing reached the upstream");
     }
 }
+
+/// `reasoning.exclude`: the model still reasons (and is paid for it), but
+/// no protocol's reasoning text reaches the client, whole or streamed.
+#[tokio::test]
+async fn excluded_reasoning_is_not_returned_by_any_protocol() {
+    let mut extra = String::new();
+    for provider in ["sim", "coh", "bed", "gem"] {
+        extra.push_str(&format!(
+            "[[models]]\nid = \"rx/{provider}\"\n[[models.endpoints]]\nprovider = \"{provider}\"\nmodel = \"reasoning\"\n\
+             prompt = \"0.000001\"\ncompletion = \"0.000002\"\n"
+        ));
+    }
+    let env = Env::start_with(&extra).await;
+    for provider in ["sim", "coh", "bed", "gem"] {
+        let model = format!("rx/{provider}");
+        let mut b = body(&model);
+        let v: Value = env.chat(b.clone()).await.json().await.unwrap();
+        assert!(v["choices"][0]["message"]["reasoning"].is_string(), "{model} reasons by default: {v}");
+
+        b["reasoning"] = json!({"exclude": true});
+        let v: Value = env.chat(b.clone()).await.json().await.unwrap();
+        let msg = &v["choices"][0]["message"];
+        assert!(msg.get("reasoning").is_none_or(Value::is_null), "{model}: {msg}");
+        assert!(msg.get("reasoning_details").is_none_or(Value::is_null), "{model}: {msg}");
+        assert!(msg["content"].as_str().is_some_and(|c| !c.is_empty()), "{model}: {msg}");
+
+        b["stream"] = json!(true);
+        let text = env.chat(b).await.text().await.unwrap();
+        let cs = chunks(&sse_events(&text).0);
+        assert!(cs.iter().any(|c| c["choices"][0]["delta"]["content"].is_string()), "{model}");
+        for c in &cs {
+            let d = &c["choices"][0]["delta"];
+            assert!(d.get("reasoning").is_none_or(Value::is_null), "{model}: {c}");
+            assert!(d.get("reasoning_details").is_none_or(Value::is_null), "{model}: {c}");
+        }
+    }
+}

@@ -53,9 +53,7 @@ pub struct DecodeOptions {
 impl DecodeOptions {
     /// The options matching how [`encode::encode`] encodes `req`.
     pub fn for_request(req: &ChatRequest) -> DecodeOptions {
-        let exclude =
-            req.reasoning.as_ref().and_then(|r| r.exclude).unwrap_or(false) || req.include_reasoning == Some(false);
-        DecodeOptions { exclude_reasoning: exclude, json_tool: wants_json(req) }
+        DecodeOptions { exclude_reasoning: req.reasoning_excluded(), json_tool: wants_json(req) }
     }
 }
 

@@ -134,7 +134,7 @@ pub fn thinking_config(
     let effort = r.and_then(|r| r.effort.as_deref()).or(req.reasoning_effort.as_deref());
     let enabled = r.and_then(|r| r.enabled);
     let budget = r.and_then(|r| r.max_tokens);
-    let exclude = r.and_then(|r| r.exclude).unwrap_or(false) || req.include_reasoning == Some(false);
+    let exclude = req.reasoning_excluded();
     let off = enabled == Some(false) || effort == Some("none");
     let effort = effort.or(enabled.filter(|e| *e).map(|_| "medium"));
     let cannot_disable = || encode::unsupported(format!("reasoning cannot be turned off on `{model}`"));
