@@ -18,8 +18,9 @@
 //! /v1/embeddings`, Gemini `:batchEmbedContents`, Vertex AI `:predict`,
 //! `POST /v2/embed` for Cohere, `POST /model/{modelId}/invoke` for Bedrock),
 //! `POST /token` and `/oauth2/token` (Google OAuth JWT-bearer grant for
-//! Vertex AI service accounts), `GET /v1/models`, and for out-of-process use
-//! `GET /_sim/requests` and `DELETE /_sim/requests`.
+//! Vertex AI service accounts), `GET /v1/models`, `GET /_sim/media/{name}`
+//! (a tiny PNG or PDF, see [`media`], for media-URL tests), and for
+//! out-of-process use `GET /_sim/requests` and `DELETE /_sim/requests`.
 
 #![warn(missing_docs)]
 
@@ -29,6 +30,7 @@ mod bedrock;
 mod cohere;
 mod embeddings;
 mod gemini;
+pub mod media;
 pub mod openai;
 pub mod scenario;
 mod vertex_token;
@@ -283,6 +285,12 @@ impl SimServer {
         self.inner.lock().iter().cloned().collect()
     }
 
+    /// The recorded requests for which `keep` is true (oldest first); only
+    /// those are cloned.
+    pub fn requests_where(&self, keep: impl Fn(&RecordedRequest) -> bool) -> Vec<RecordedRequest> {
+        self.inner.lock().iter().filter(|r| keep(r)).cloned().collect()
+    }
+
     /// Waits until request `seq` reaches a final outcome (`Completed` or
     /// `ClientDisconnected`) or `timeout` passes. Returns the record as it is
     /// then (possibly still `InProgress` on timeout), or `None` if no such
@@ -350,6 +358,7 @@ fn router(inner: Arc<Inner>) -> Router {
         .route("/oauth2/token", post(vertex_token::token_handler))
         .route("/v1/models", get(models))
         .route("/models", get(models))
+        .route("/_sim/media/{name}", get(media::media))
         .route("/_sim/requests", get(list_requests).delete(clear_requests))
         .fallback(not_found)
         .with_state(inner)

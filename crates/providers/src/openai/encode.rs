@@ -138,10 +138,30 @@ fn short_id(id: &str) -> Cow<'_, str> {
     Cow::Owned(digest.iter().take(9).map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect())
 }
 
-/// The effort to send as OpenAI's `reasoning_effort`, from either spelling.
+/// The effort to send as OpenAI's `reasoning_effort`: the effort in either
+/// spelling; else, for a token budget, the effort whose budget ratio
+/// (high 0.8, medium 0.5, low 0.2 of `max_tokens`, reference §3.4) is
+/// nearest; else `medium` when reasoning is merely enabled.
 fn reasoning_effort(req: &ChatRequest) -> Option<&str> {
-    let from_obj = req.reasoning.as_ref().and_then(|r: &Reasoning| r.effort.as_deref());
-    from_obj.or(req.reasoning_effort.as_deref())
+    let r = req.reasoning.as_ref();
+    if let Some(effort) = r.and_then(|r: &Reasoning| r.effort.as_deref()).or(req.reasoning_effort.as_deref()) {
+        return Some(effort);
+    }
+    if let Some(budget) = r.and_then(|r| r.max_tokens) {
+        let ratio = match req.max_output_tokens() {
+            Some(cap) if cap > 0 => f64::from(budget) / f64::from(cap),
+            // No cap to measure against: judge the budget by its size.
+            _ => f64::from(budget) / 20_000.0,
+        };
+        return Some(if ratio >= 0.65 {
+            "high"
+        } else if ratio >= 0.35 {
+            "medium"
+        } else {
+            "low"
+        });
+    }
+    r.and_then(|r| r.enabled).filter(|e| *e).map(|_| "medium")
 }
 
 /// End-user ids are hashed so the raw id never leaves the gateway.
@@ -248,6 +268,34 @@ mod tests {
 
     fn encoded(q: &Quirks) -> Value {
         serde_json::from_slice(&encode(&req(HISTORY), "m", q).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_reasoning_budget_becomes_the_nearest_effort() {
+        let effort = |body: &str| {
+            let v: Value = serde_json::from_slice(&encode(&req(body), "m", &Quirks::default()).unwrap()).unwrap();
+            v["reasoning_effort"].as_str().map(str::to_owned)
+        };
+        let m = r#""messages":[{"role":"user","content":"hi"}]"#;
+        assert_eq!(
+            effort(&format!(r#"{{{m},"max_tokens":10000,"reasoning":{{"max_tokens":8000}}}}"#)).as_deref(),
+            Some("high")
+        );
+        assert_eq!(
+            effort(&format!(r#"{{{m},"max_tokens":10000,"reasoning":{{"max_tokens":5000}}}}"#)).as_deref(),
+            Some("medium")
+        );
+        assert_eq!(
+            effort(&format!(r#"{{{m},"max_tokens":10000,"reasoning":{{"max_tokens":1000}}}}"#)).as_deref(),
+            Some("low")
+        );
+        assert_eq!(effort(&format!(r#"{{{m},"reasoning":{{"max_tokens":2000}}}}"#)).as_deref(), Some("low"));
+        assert_eq!(effort(&format!(r#"{{{m},"reasoning":{{"enabled":true}}}}"#)).as_deref(), Some("medium"));
+        assert_eq!(
+            effort(&format!(r#"{{{m},"reasoning":{{"effort":"minimal","max_tokens":9000}}}}"#)).as_deref(),
+            Some("minimal")
+        );
+        assert_eq!(effort(&format!(r#"{{{m}}}"#)), None);
     }
 
     #[test]
