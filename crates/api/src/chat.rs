@@ -81,7 +81,7 @@ pub struct ChatRequest {
     pub include_reasoning: Option<bool>,
     /// Provider routing preferences (OpenRouter `provider` object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<Value>,
+    pub provider: Option<crate::provider::ProviderPreferences>,
     /// Plugins such as `web` or `file-parser`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plugins: Option<Value>,

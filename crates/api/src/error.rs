@@ -21,6 +21,10 @@ pub struct ErrorDetail {
     /// `error_type`, `provider_name`, `raw`, ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Extra>,
+    /// Why no endpoint could serve the request (`code`, `retryable`,
+    /// `requested_models`, `excluded`...), on routing failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<serde_json::Value>,
 }
 
 /// The stable `error_type` vocabulary (reference section 6.3).

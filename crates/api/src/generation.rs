@@ -114,4 +114,8 @@ pub struct Generation {
     pub error: Option<String>,
     /// Every attempt, fallbacks included.
     pub provider_responses: Value,
+    /// Switchyard's routing decision: the endpoints in the order planned,
+    /// those filtered out and why, and soft preferences applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Value>,
 }

@@ -12,6 +12,7 @@ pub mod finish;
 pub mod generation;
 pub mod models;
 pub mod money;
+pub mod provider;
 pub mod response;
 pub mod usage;
 

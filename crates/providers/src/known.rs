@@ -145,3 +145,106 @@ const fn row(
 pub fn known(slug: &str) -> Option<&'static KnownProvider> {
     KNOWN_PROVIDERS.iter().find(|p| p.slug == slug)
 }
+
+/// What `GET /api/v1/providers` says about a provider: its published policies
+/// and where it is based (ISO 3166 alpha-2).
+#[derive(Clone, Copy, Debug)]
+pub struct PublicInfo {
+    /// Privacy policy.
+    pub privacy_policy_url: &'static str,
+    /// Terms of service.
+    pub terms_of_service_url: &'static str,
+    /// Status page.
+    pub status_page_url: &'static str,
+    /// Headquarters country.
+    pub headquarters: &'static str,
+}
+
+const fn info(privacy: &'static str, terms: &'static str, status: &'static str, hq: &'static str) -> PublicInfo {
+    PublicInfo { privacy_policy_url: privacy, terms_of_service_url: terms, status_page_url: status, headquarters: hq }
+}
+
+/// The public facts of a known provider.
+pub fn public_info(slug: &str) -> Option<PublicInfo> {
+    Some(match slug {
+        "openai" => info(
+            "https://openai.com/policies/privacy-policy/",
+            "https://openai.com/policies/row-terms-of-use/",
+            "https://status.openai.com",
+            "US",
+        ),
+        "anthropic" => info(
+            "https://www.anthropic.com/legal/privacy",
+            "https://www.anthropic.com/legal/commercial-terms",
+            "https://status.anthropic.com",
+            "US",
+        ),
+        "google-ai-studio" => info(
+            "https://policies.google.com/privacy",
+            "https://ai.google.dev/gemini-api/terms",
+            "https://aistudio.google.com/status",
+            "US",
+        ),
+        "google-vertex" => info(
+            "https://cloud.google.com/terms/cloud-privacy-notice",
+            "https://cloud.google.com/terms",
+            "https://status.cloud.google.com",
+            "US",
+        ),
+        "amazon-bedrock" => info(
+            "https://aws.amazon.com/privacy/",
+            "https://aws.amazon.com/service-terms/",
+            "https://health.aws.amazon.com/health/status",
+            "US",
+        ),
+        "azure" => info(
+            "https://www.microsoft.com/en-us/privacy/privacystatement",
+            "https://www.microsoft.com/licensing/terms/",
+            "https://azure.status.microsoft/status",
+            "US",
+        ),
+        "groq" => {
+            info("https://groq.com/privacy-policy/", "https://groq.com/terms-of-use/", "https://groqstatus.com", "US")
+        }
+        "together" => info(
+            "https://www.together.ai/privacy",
+            "https://www.together.ai/terms-of-service",
+            "https://status.together.ai",
+            "US",
+        ),
+        "fireworks" => info(
+            "https://fireworks.ai/privacy-policy",
+            "https://fireworks.ai/terms-of-service",
+            "https://status.fireworks.ai",
+            "US",
+        ),
+        "deepinfra" => {
+            info("https://deepinfra.com/privacy", "https://deepinfra.com/terms", "https://status.deepinfra.com", "US")
+        }
+        "xai" => info(
+            "https://x.ai/legal/privacy-policy",
+            "https://x.ai/legal/terms-of-service",
+            "https://status.x.ai",
+            "US",
+        ),
+        "deepseek" => info(
+            "https://cdn.deepseek.com/policies/en-US/deepseek-privacy-policy.html",
+            "https://cdn.deepseek.com/policies/en-US/deepseek-open-platform-terms-of-service.html",
+            "https://status.deepseek.com",
+            "CN",
+        ),
+        "mistral" => info(
+            "https://mistral.ai/terms#privacy-policy",
+            "https://mistral.ai/terms#terms-of-service",
+            "https://status.mistral.ai",
+            "FR",
+        ),
+        "cohere" => {
+            info("https://cohere.com/privacy", "https://cohere.com/terms-of-use", "https://status.cohere.com", "CA")
+        }
+        "openrouter" => {
+            info("https://openrouter.ai/privacy", "https://openrouter.ai/terms", "https://status.openrouter.ai", "US")
+        }
+        _ => return None,
+    })
+}

@@ -42,6 +42,15 @@ pub struct ModelSpec {
     /// Request parameters the model accepts.
     #[serde(default)]
     pub supported_parameters: Vec<String>,
+    /// Family for `~author/family-latest` aliases (`claude-sonnet`,
+    /// `gpt-mini`...): the alias names the newest model (by `created`) of
+    /// that author and family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    /// The author lets outputs be used to train other models
+    /// (`provider.enforce_distillable_text`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub distillable: bool,
     /// Where the model is served.
     #[serde(default)]
     pub endpoints: Vec<EndpointSpec>,
@@ -100,6 +109,24 @@ pub struct EndpointSpec {
     /// Parameters this endpoint takes, when it differs from the model's list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supported_parameters: Option<Vec<String>>,
+    /// The routing tag when it is more than the provider slug: a region or
+    /// variant (`google-vertex/us-east5`, `deepinfra/turbo`) or a service
+    /// tier (`openai/flex`). `provider.order/only/ignore` match it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// `flex` or `priority` for a service-tier endpoint, which is used only
+    /// when asked for by tier, variant or exact tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<String>,
+    /// The provider may train on prompts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub training: bool,
+    /// The provider keeps prompts (for abuse monitoring or logs).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retains_prompts: bool,
+    /// Zero data retention: nothing is kept after the answer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub zdr: bool,
 }
 
 impl EndpointSpec {
@@ -115,6 +142,11 @@ impl EndpointSpec {
             input_cache_read: self.input_cache_read,
             input_cache_write: self.input_cache_write,
         }
+    }
+
+    /// The tag `provider.order/only/ignore` match: `tag`, else the provider.
+    pub fn routing_tag(&self) -> &str {
+        self.tag.as_deref().unwrap_or(&self.provider)
     }
 
     /// True when every price is zero.

@@ -125,6 +125,11 @@ pub fn from_openrouter_dump(json: &str, provider: &str) -> Result<Imported, Impo
             max_completion_tokens: m.top_provider.max_completion_tokens,
             quantization: None,
             supported_parameters: None,
+            tag: None,
+            service_tier: None,
+            training: false,
+            retains_prompts: false,
+            zdr: false,
         };
         let modalities = |v: Vec<String>| if v.is_empty() { vec!["text".to_owned()] } else { v };
         out.models.push(ModelSpec {
@@ -137,6 +142,8 @@ pub fn from_openrouter_dump(json: &str, provider: &str) -> Result<Imported, Impo
             tokenizer: m.architecture.tokenizer.unwrap_or_else(|| "Other".into()),
             hugging_face_id: m.hugging_face_id.filter(|h| !h.is_empty()),
             supported_parameters: m.supported_parameters,
+            family: None,
+            distillable: false,
             endpoints: vec![endpoint],
             id: m.id,
         });

@@ -4,7 +4,7 @@
 use axum::body::Body;
 use axum::http::HeaderMap;
 use bytes::Bytes;
-use switchyard_router::{Catalog, Plan};
+use switchyard_router::{Attempt, Catalog};
 use switchyard_store::Billing;
 
 use crate::auth::Caller;
@@ -26,8 +26,8 @@ pub async fn accept_inference(
 }
 
 /// A prepaid account with no balance may still use free endpoints only.
-pub fn ensure_can_pay(caller: &Caller, plan: &Plan, catalog: &Catalog) -> Result<(), GatewayError> {
-    let all_free = plan.attempts.iter().all(|a| a.endpoint(catalog).is_free());
+pub fn ensure_can_pay(caller: &Caller, attempts: &[Attempt], catalog: &Catalog) -> Result<(), GatewayError> {
+    let all_free = attempts.iter().all(|a| a.endpoint(catalog).is_free());
     if caller.key.billing == Billing::Prepaid && !all_free && caller.account.balance().0 <= 0 {
         return Err(GatewayError::PaymentRequired(
             "Insufficient credits: this account's balance is exhausted. Add credits with `switchyard credits grant`"

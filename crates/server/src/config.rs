@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
+use switchyard_api::provider::ProviderPreferences;
 use switchyard_providers::known::{KNOWN_PROVIDERS, known};
 use switchyard_providers::openai::Quirks;
 use switchyard_providers::{Protocol, UpstreamConfig};
@@ -35,6 +36,10 @@ pub struct Config {
     /// Deadlines for upstream calls.
     #[serde(default)]
     pub upstream: UpstreamSettings,
+    /// Routing defaults: provider preferences, the auto router's candidates,
+    /// the total deadline of a request's attempts.
+    #[serde(default)]
+    pub routing: RoutingSettings,
     /// Load the built-in catalog (set false to serve only configured models).
     #[serde(default = "yes")]
     pub builtin_catalog: bool,
@@ -108,11 +113,52 @@ impl Default for Config {
             default_model: None,
             max_body_bytes: default_max_body(),
             upstream: UpstreamSettings::default(),
+            routing: RoutingSettings::default(),
             builtin_catalog: true,
             providers: Vec::new(),
             models: Vec::new(),
         }
     }
+}
+
+/// `[routing]`: how requests are routed when they do not say.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingSettings {
+    /// Provider preferences every request starts from (the request's own
+    /// `provider` fields win; `ignore` lists add up and `zdr` can only tighten).
+    pub provider: ProviderPreferences,
+    /// Preferences per API key name, laid over `provider`.
+    pub keys: BTreeMap<String, KeyRouting>,
+    /// Candidate models of `switchyard/auto` (`openrouter/auto`), most
+    /// preferred first. Empty: every routable text model.
+    pub auto_models: Vec<String>,
+    /// The most time all attempts of one request may take before the first
+    /// byte reaches the client, ms (fallbacks and Retry-After waits included).
+    pub total_timeout_ms: u64,
+    /// Longest upstream `Retry-After` worth waiting for before retrying the
+    /// same endpoint when no other endpoint is left, ms.
+    pub max_retry_after_ms: u64,
+}
+
+impl Default for RoutingSettings {
+    fn default() -> Self {
+        RoutingSettings {
+            provider: ProviderPreferences::default(),
+            keys: BTreeMap::new(),
+            auto_models: Vec::new(),
+            total_timeout_ms: 180_000,
+            max_retry_after_ms: 3_000,
+        }
+    }
+}
+
+/// `[routing.keys.NAME]`: defaults for the requests of one API key.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeyRouting {
+    /// Provider preferences for this key.
+    pub provider: ProviderPreferences,
 }
 
 /// Upstream deadlines and keep-alive pacing, in milliseconds.

@@ -65,7 +65,7 @@ async fn run(
     if !first.model(&state.catalog).spec.output_modalities.iter().any(|m| m == "embeddings") {
         return Err(GatewayError::BadRequest(format!("{model} is not an embedding model")));
     }
-    crate::accept::ensure_can_pay(&draft.caller, &plan, &state.catalog)?;
+    crate::accept::ensure_can_pay(&draft.caller, &plan.attempts, &state.catalog)?;
     let mut last: Option<(ProviderError, String)> = None;
     for (i, attempt) in plan.attempts.iter().enumerate() {
         let endpoint = attempt.endpoint(&state.catalog);

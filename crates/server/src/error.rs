@@ -41,6 +41,10 @@ pub enum GatewayError {
         /// Attempts made before giving up.
         attempts: usize,
     },
+    /// No endpoint can serve the request: unknown model, or every endpoint
+    /// filtered out by preferences, with which filter removed which.
+    #[error("{0}")]
+    Route(#[from] switchyard_router::RouteError),
     /// A fault of the gateway itself; details are logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -58,6 +62,8 @@ impl GatewayError {
             GatewayError::Forbidden(_) => ErrorType::PermissionDenied,
             GatewayError::NotFound(_) => ErrorType::NotFound,
             GatewayError::Provider { error, .. } => error.error_type(),
+            GatewayError::Route(e) if e.http_status() == 404 => ErrorType::NotFound,
+            GatewayError::Route(_) => ErrorType::InvalidRequest,
             GatewayError::Internal(_) => ErrorType::Server,
         }
     }
@@ -99,8 +105,33 @@ impl GatewayError {
             }
             other => other.to_string(),
         };
-        ErrorDetail { code: self.status(), message, metadata: Some(meta) }
+        let availability = match self {
+            GatewayError::Route(e) => Some(availability(e)),
+            _ => None,
+        };
+        ErrorDetail { code: self.status(), message, metadata: Some(meta), availability }
     }
+}
+
+/// `error.availability` (reference §6.2) for a routing failure: the code,
+/// the models asked for, and every endpoint a filter removed, with why.
+fn availability(e: &switchyard_router::RouteError) -> Value {
+    use switchyard_router::RouteError;
+    let (models, excluded): (Vec<String>, &[switchyard_router::Exclusion]) = match e {
+        RouteError::NoEndpoints { models, excluded } => (models.clone(), excluded),
+        RouteError::UnknownModel(m) => (vec![m.clone()], &[]),
+        _ => (Vec::new(), &[]),
+    };
+    let mut by: Vec<&str> = excluded.iter().map(|x| x.by.as_str()).collect();
+    by.sort_unstable();
+    by.dedup();
+    json!({
+        "code": e.availability_code(),
+        "retryable": false,
+        "requested_models": models,
+        "excluded_by": by,
+        "excluded": excluded,
+    })
 }
 
 impl IntoResponse for GatewayError {

@@ -8,10 +8,12 @@ pub mod auth;
 mod body;
 pub mod chat;
 pub mod config;
+mod directory;
 mod embeddings;
-pub mod error;
+mod error;
 mod routes;
 pub mod state;
+pub mod sticky;
 mod timing;
 
 use std::collections::HashMap;
@@ -25,7 +27,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use switchyard_providers::{Upstream, build_client};
-use switchyard_router::Catalog;
+use switchyard_router::{Catalog, HealthBook};
 use switchyard_store::{Account, GenerationWriter, NewKey, Store};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -153,6 +155,7 @@ pub async fn start(
     let catalog = Catalog::build(config.model_specs()?, |p| upstreams.contains_key(p))?;
     let models = catalog.models().len();
 
+    let health = HealthBook::new(&catalog);
     let (sink, writer) = GenerationWriter::spawn(store.clone());
     let state = Arc::new(AppState {
         catalog: Arc::new(catalog),
@@ -163,6 +166,9 @@ pub async fn start(
         max_body_bytes: config.max_body_bytes,
         keepalive: Duration::from_millis(s.stream_keepalive_ms.max(1)),
         default_model: config.default_model.clone(),
+        routing: config.routing.clone(),
+        health,
+        sticky: sticky::StickyBook::default(),
     });
 
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -197,6 +203,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/embeddings", post(embeddings::embeddings))
         .route("/embeddings/models", get(routes::embedding_models))
         .route("/models", get(routes::models))
+        .route("/providers", get(directory::providers))
+        .route("/models/{author}/{slug}/endpoints", get(directory::model_endpoints))
         .route("/key", get(routes::key))
         .route("/auth/key", get(routes::key))
         .route("/credits", get(routes::credits))
@@ -220,6 +228,7 @@ async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> axum::respo
             code: 405,
             message: format!("Method {method} is not allowed on {}", uri.path()),
             metadata: None,
+            availability: None,
         },
     };
     (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()

@@ -136,6 +136,7 @@ pub async fn generation(
         status: g.status,
         error: g.error,
         provider_responses: g.attempts,
+        routing: g.routing,
         ..Generation::default()
     };
     Ok(Json(GenerationResponse { data }).into_response())

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchyard_providers::Upstream;
-use switchyard_router::Catalog;
+use switchyard_router::{Catalog, HealthBook};
 use switchyard_store::{GenerationSink, Store};
 
 use crate::auth::Auth;
+use crate::config::RoutingSettings;
+use crate::sticky::StickyBook;
 
 /// Everything a request handler needs.
 pub struct AppState {
@@ -28,4 +30,10 @@ pub struct AppState {
     pub keepalive: Duration,
     /// Model used when a request names none.
     pub default_model: Option<String>,
+    /// Routing defaults from the config.
+    pub routing: RoutingSettings,
+    /// Live per-endpoint health, from this instance's traffic.
+    pub health: HealthBook,
+    /// Conversations pinned to the provider that served them.
+    pub sticky: StickyBook,
 }

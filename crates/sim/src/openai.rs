@@ -118,6 +118,13 @@ pub(crate) async fn chat_completions(inner: &Inner, req: ChatRequest, mut guard:
     if sc.first_byte_ms > 0 {
         tokio::time::sleep(Duration::from_millis(sc.first_byte_ms)).await;
     }
+    if sc.context_exceeded {
+        guard.complete();
+        let message = "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 \
+                       tokens. Please reduce the length of the messages. (simulated)";
+        let invalid = "invalid_request_error";
+        return error_response(StatusCode::BAD_REQUEST, message, invalid, "context_length_exceeded", None);
+    }
     if let Some(code) = sc.status {
         let retry_after = sc.retry_after.or((code == 429).then_some(1));
         let (message, kind, err_code) = status_error(code);

@@ -49,6 +49,9 @@ pub struct Scenario {
     pub error_after: Option<u32>,
     /// Override of the finish reason (`finish=REASON`).
     pub finish: Option<String>,
+    /// Refuse the prompt as longer than the model's window
+    /// (`context_exceeded`): OpenAI's 400 `context_length_exceeded`.
+    pub context_exceeded: bool,
 }
 
 impl Default for Scenario {
@@ -69,6 +72,7 @@ impl Default for Scenario {
             error_event: false,
             error_after: None,
             finish: None,
+            context_exceeded: false,
         }
     }
 }
@@ -111,6 +115,7 @@ impl Scenario {
                 ("hang", None) => s.hang = true,
                 ("error_event", None) => s.error_event = true,
                 ("error_after", _) => s.error_after = count().or(s.error_after),
+                ("context_exceeded", None) => s.context_exceeded = true,
                 ("finish", Some(reason)) if !reason.is_empty() => {
                     s.finish = Some(reason.to_owned());
                 }

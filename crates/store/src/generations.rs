@@ -60,6 +60,8 @@ pub struct GenerationRecord {
     pub error: Option<String>,
     /// Every attempt made: provider, status, timings, reason.
     pub attempts: serde_json::Value,
+    /// How the request was routed: the plan and what was filtered out, why.
+    pub routing: Option<serde_json::Value>,
     /// Unix milliseconds.
     pub created_at: i64,
 }
@@ -67,9 +69,9 @@ pub struct GenerationRecord {
 const COLUMNS: &str = "id, account_id, key_hash, model, provider_name, provider_slug, upstream_model, upstream_id, \
     tokens_prompt, tokens_completion, tokens_reasoning, tokens_cached, tokens_cache_write, usage_estimated, cost_nano, \
     latency_ms, ttft_ms, generation_time_ms, finish_reason, native_finish_reason, streamed, cancelled, status, error, \
-    attempts, created_at";
+    attempts, routing, created_at";
 
-/// Rows per multi-row INSERT: 26 columns x 200 rows stays far below every
+/// Rows per multi-row INSERT: 27 columns x 200 rows stays far below every
 /// database's bind-parameter limit.
 const ROWS_PER_STATEMENT: usize = 200;
 
@@ -114,7 +116,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         for part in batch.chunks(ROWS_PER_STATEMENT) {
             let sql =
-                format!("INSERT INTO generations ({COLUMNS}) VALUES {}", placeholders(self.backend(), part.len(), 26));
+                format!("INSERT INTO generations ({COLUMNS}) VALUES {}", placeholders(self.backend(), part.len(), 27));
             // Not cached as a prepared statement: its text varies with the row count.
             let mut q = sqlx::query(&sql).persistent(false);
             for g in part {
@@ -144,6 +146,7 @@ impl Store {
                     .bind(i64::from(g.status))
                     .bind(&g.error)
                     .bind(g.attempts.to_string())
+                    .bind(g.routing.as_ref().map(ToString::to_string))
                     .bind(g.created_at);
             }
             q.execute(&mut *tx).await?;
@@ -182,6 +185,7 @@ impl Store {
         let row = sqlx::query(&sql).bind(id).fetch_optional(self.pool()).await?;
         let Some(r) = row else { return Ok(None) };
         let attempts: String = r.try_get("attempts")?;
+        let routing: Option<String> = r.try_get("routing")?;
         Ok(Some(GenerationRecord {
             id: r.try_get("id")?,
             account_id: r.try_get("account_id")?,
@@ -208,6 +212,10 @@ impl Store {
             status: u16::try_from(r.try_get::<i64, _>("status")?).unwrap_or(0),
             error: r.try_get("error")?,
             attempts: serde_json::from_str(&attempts).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            routing: routing
+                .map(|r| serde_json::from_str(&r))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             created_at: r.try_get("created_at")?,
         }))
     }

@@ -34,6 +34,7 @@ fn record(id: &str, account: &str, key: &str, cost: i64) -> GenerationRecord {
         status: 200,
         error: None,
         attempts: json!([{"provider": "p", "outcome": "ok"}]),
+        routing: Some(json!({"attempts": ["p"]})),
         created_at: now_ms(),
     }
 }

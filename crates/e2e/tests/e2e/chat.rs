@@ -174,6 +174,6 @@ async fn models_endpoint_lists_openrouter_model_objects() {
     }
     assert_eq!(m["pricing"]["prompt"], "0.000001");
     assert_eq!(m["pricing"]["completion"], "0.000002");
-    assert_eq!(m["architecture"]["modality"], "text->text");
+    assert_eq!(m["architecture"]["modality"], "text+image+file+audio->text");
     assert_eq!(m["context_length"], 8192);
 }

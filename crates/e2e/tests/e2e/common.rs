@@ -65,6 +65,10 @@ pub const EMBED_MODELS: &[(&str, &str, &str)] = &[
     ("bed", "bed/titan-embed-e429", "amazon.titan-embed-text-v2:0,status=429"),
 ];
 
+/// Chat models in the harness take every input modality, so the media
+/// tests reach the adapters rather than the router's modality filter.
+const ALL_INPUTS: &str = "input_modalities = [\"text\", \"image\", \"file\", \"audio\"]\n";
+
 /// A running simulator and gateway.
 pub struct Env {
     pub sim: SimServer,
@@ -74,11 +78,13 @@ pub struct Env {
     _dir: tempfile::TempDir,
 }
 
-fn config_text(sim_url: &str, data_dir: &str, extra: &str) -> String {
+/// The harness configuration; `upstream` is extra TOML for the `[upstream]`
+/// table, `extra` extra top-level TOML after the providers.
+fn config_text(sim_url: &str, data_dir: &str, upstream: &str, extra: &str) -> String {
     let root = sim_url.trim_end_matches("/v1");
     let mut t = format!(
         "listen = \"127.0.0.1:0\"\ndata_dir = \"{data_dir}\"\nbuiltin_catalog = false\nmax_body_bytes = 65536\n\
-         [upstream]\nfirst_byte_timeout_ms = 1500\nidle_timeout_ms = 1500\nstream_keepalive_ms = 300\n\
+         [upstream]\nfirst_byte_timeout_ms = 1500\nidle_timeout_ms = 1500\nstream_keepalive_ms = 300\n{upstream}\n\
          [[providers]]\nid = \"sim\"\nname = \"Simulator\"\nbase_url = \"{sim_url}\"\napi_key = \"sk-upstream-secret\"\n\
          [[providers]]\nid = \"sim-b\"\nname = \"Simulator B\"\nbase_url = \"{sim_url}\"\n\
          [[providers]]\nid = \"gem\"\nname = \"Gemini Sim\"\nprotocol = \"gemini\"\nbase_url = \"{root}/v1beta\"\napi_key = \"gm-secret\"\n\
@@ -89,17 +95,17 @@ fn config_text(sim_url: &str, data_dir: &str, extra: &str) -> String {
     );
     for (slug, scenario, prompt, completion) in MODELS {
         t.push_str(&format!(
-            "[[models]]\nid = \"{slug}\"\ncontext_length = 8192\n[[models.endpoints]]\nprovider = \"sim\"\nmodel = \"{scenario}\"\nprompt = \"{prompt}\"\ncompletion = \"{completion}\"\n"
+            "[[models]]\nid = \"{slug}\"\n{ALL_INPUTS}context_length = 8192\n[[models.endpoints]]\nprovider = \"sim\"\nmodel = \"{scenario}\"\nprompt = \"{prompt}\"\ncompletion = \"{completion}\"\n"
         ));
     }
     for (provider, slug, scenario) in NATIVE_MODELS {
         t.push_str(&format!(
-            "[[models]]\nid = \"{slug}\"\n[[models.endpoints]]\nprovider = \"{provider}\"\nmodel = \"{scenario}\"\nprompt = \"0.000001\"\ncompletion = \"0.000002\"\n"
+            "[[models]]\nid = \"{slug}\"\n{ALL_INPUTS}[[models.endpoints]]\nprovider = \"{provider}\"\nmodel = \"{scenario}\"\nprompt = \"0.000001\"\ncompletion = \"0.000002\"\n"
         ));
     }
     for (slug, scenario) in ANTHROPIC_MODELS {
         t.push_str(&format!(
-            "[[models]]\nid = \"{slug}\"\ncontext_length = 200000\n[[models.endpoints]]\nprovider = \"anth\"\nmodel = \"{scenario}\"\nprompt = \"0.000003\"\ncompletion = \"0.000015\"\ninput_cache_read = \"0.0000003\"\n"
+            "[[models]]\nid = \"{slug}\"\n{ALL_INPUTS}context_length = 200000\n[[models.endpoints]]\nprovider = \"anth\"\nmodel = \"{scenario}\"\nprompt = \"0.000003\"\ncompletion = \"0.000015\"\ninput_cache_read = \"0.0000003\"\n"
         ));
     }
     t.push_str(
@@ -110,9 +116,9 @@ fn config_text(sim_url: &str, data_dir: &str, extra: &str) -> String {
             "[[models]]\nid = \"{slug}\"\noutput_modalities = [\"embeddings\"]\n[[models.endpoints]]\nprovider = \"{provider}\"\nmodel = \"{model}\"\nprompt = \"0.0000001\"\n"
         ));
     }
-    // A model whose cheaper endpoint fails: the gateway must fall back.
+    // A model whose free endpoint (tried first while healthy) fails: the gateway must fall back.
     t.push_str(
-        "[[models]]\nid = \"sim/fallback\"\n[[models.endpoints]]\nprovider = \"sim\"\nmodel = \"status=500\"\nprompt = \"0.0000001\"\ncompletion = \"0\"\n\
+        "[[models]]\nid = \"sim/fallback\"\n[[models.endpoints]]\nprovider = \"sim\"\nmodel = \"status=500\"\n\
          [[models.endpoints]]\nprovider = \"sim-b\"\nmodel = \"tokens=4\"\nprompt = \"0.000001\"\ncompletion = \"0.000002\"\n",
     );
     t
@@ -142,10 +148,16 @@ impl Env {
 
     /// Starts with extra provider TOML made from the simulator's root URL.
     pub async fn start_with_fn(extra: impl FnOnce(&str) -> String) -> Env {
+        Env::start_with_upstream_fn("", extra).await
+    }
+
+    /// Like [`Env::start_with_fn`], with extra TOML for the `[upstream]` table
+    /// (e.g. `allow_private_media_urls = true`).
+    pub async fn start_with_upstream_fn(upstream: &str, extra: impl FnOnce(&str) -> String) -> Env {
         let sim = SimServer::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let extra = extra(sim.base_url().trim_end_matches("/v1"));
-        let text = config_text(&sim.base_url(), &dir.path().join("data").display().to_string(), &extra);
+        let text = config_text(&sim.base_url(), &dir.path().join("data").display().to_string(), upstream, &extra);
         let cfg = Config::from_toml(&text).unwrap();
         let gw = switchyard_server::start(cfg, &test_env, std::future::pending()).await.unwrap();
         let account = gw.store().default_account().await.unwrap().unwrap();
@@ -158,12 +170,17 @@ impl Env {
     /// whose token endpoint is the simulator's) and the given `[[models]]`
     /// TOML. The returned directory holds the key file.
     pub async fn start_with_vertex(models: &str) -> (Env, tempfile::TempDir) {
+        Env::start_with_vertex_upstream("", models).await
+    }
+
+    /// Like [`Env::start_with_vertex`], with extra TOML for the `[upstream]` table.
+    pub async fn start_with_vertex_upstream(upstream: &str, models: &str) -> (Env, tempfile::TempDir) {
         use rsa::pkcs8::{EncodePrivateKey as _, LineEnding};
         let keys = tempfile::tempdir().unwrap();
         let key_path = keys.path().join("sa.json");
         let pem =
             rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap().to_pkcs8_pem(LineEnding::LF).unwrap();
-        let env = Env::start_with_fn(|root| {
+        let env = Env::start_with_upstream_fn(upstream, |root| {
             let sa = json!({
                 "type": "service_account",
                 "project_id": "sim-project",

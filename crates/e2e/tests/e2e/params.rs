@@ -6,8 +6,9 @@ use serde_json::{Value, json};
 
 use crate::common::{Env, body};
 
-/// One model with two endpoints: the cheaper takes only `temperature`, the
-/// dearer (on another provider) also `top_k`.
+/// One model with two endpoints: the free one (always tried first while
+/// healthy) takes only `temperature`, the paid one (on another provider)
+/// also `top_k`.
 const PICKY: &str = r#"
 [[models]]
 id = "sim/picky"
@@ -15,7 +16,6 @@ supported_parameters = ["temperature", "max_tokens"]
 [[models.endpoints]]
 provider = "sim"
 model = "tokens=2"
-prompt = "0.000001"
 [[models.endpoints]]
 provider = "sim-b"
 model = "tokens=3"

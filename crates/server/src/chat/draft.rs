@@ -8,7 +8,9 @@ use serde::Serialize;
 use switchyard_api::models::ModelPricing;
 use switchyard_api::usage::{CostDetails, PromptTokensDetails};
 use switchyard_api::{ChatRequest, Content, NanoUsd, Usage};
-use switchyard_router::{Cost, cost_of};
+use switchyard_router::{Attempt, Cost, Outcome, cost_of};
+
+use crate::sticky::ConversationKey;
 use switchyard_store::{GenerationRecord, now_ms};
 
 use crate::auth::Caller;
@@ -117,6 +119,14 @@ pub struct Draft {
     pub streamed: bool,
     /// Every attempt so far.
     pub attempts: Vec<AttemptLog>,
+    /// How the request was routed (kept in the generation record).
+    pub routing: Option<serde_json::Value>,
+    /// The client asked for the routing explanation in the response.
+    pub echo_routing: bool,
+    /// The attempt under way and when it started (for health).
+    pub serving: Option<(Attempt, Instant)>,
+    /// The conversation, for sticky routing, and whether the client named it.
+    pub conversation: Option<(ConversationKey, bool)>,
     /// Where it is being served.
     pub served: Option<Served>,
     /// The provider's response id.
@@ -169,6 +179,10 @@ impl Draft {
             first_content: None,
             streamed,
             attempts: Vec::new(),
+            routing: None,
+            echo_routing: false,
+            serving: None,
+            conversation: None,
             served: None,
             upstream_id: None,
             usage: None,
@@ -192,6 +206,10 @@ impl Draft {
             first_content: self.first_content,
             streamed: self.streamed,
             attempts: std::mem::take(&mut self.attempts),
+            routing: self.routing.take(),
+            echo_routing: self.echo_routing,
+            serving: self.serving.take(),
+            conversation: self.conversation.take(),
             served: self.served.take(),
             upstream_id: self.upstream_id.take(),
             usage: self.usage.take(),
@@ -238,6 +256,44 @@ impl Draft {
         (usage, cost, estimated)
     }
 
+    /// The routing explanation and the attempts so far, when the client
+    /// asked for them (`openrouter_metadata`).
+    pub fn routing_metadata(&self) -> Option<serde_json::Value> {
+        let mut meta = self.routing.clone().filter(|_| self.echo_routing)?;
+        if let Some(obj) = meta.as_object_mut() {
+            obj.insert("attempts".into(), serde_json::to_value(&self.attempts).unwrap_or_default());
+        }
+        Some(meta)
+    }
+
+    /// Feeds the served attempt's outcome into endpoint health and, after a
+    /// success, pins the conversation to its endpoint (§7.6: any success
+    /// with a named session; otherwise only one that read the prompt cache
+    /// where reading it is cheaper than a fresh prompt).
+    fn learn(&self, now: Instant, usage: &Usage, failed: bool, cancelled: bool) {
+        let (Some((attempt, t0)), Some(served)) = (self.serving, self.served.as_ref()) else { return };
+        if failed {
+            self.state.health.record(attempt, now, Outcome::Failure { rate_limited: false });
+            return;
+        }
+        let first = self.first_content.unwrap_or(now);
+        let generating = now.saturating_duration_since(first).as_secs_f64();
+        let tokens_per_sec = (!cancelled && usage.completion_tokens > 1 && generating > 0.0)
+            .then(|| usage.completion_tokens as f64 / generating);
+        self.state.health.record(
+            attempt,
+            now,
+            Outcome::Success { ttft: first.saturating_duration_since(t0), tokens_per_sec },
+        );
+        if let Some((key, explicit)) = self.conversation {
+            let cheaper_cache = served.pricing.input_cache_read.is_some_and(|r| r < served.pricing.prompt);
+            if explicit || (usage.cached_tokens() > 0 && cheaper_cache) {
+                let tag = attempt.endpoint(&self.state.catalog).routing_tag();
+                self.state.sticky.pin(key, tag, now);
+            }
+        }
+    }
+
     /// Records the generation (once) and debits the account at once.
     pub fn finish(&mut self, status: u16, error: Option<String>, cancelled: bool) -> (Usage, Cost) {
         // Zero-completion insurance: nothing is charged for a failed
@@ -251,6 +307,7 @@ impl Draft {
         }
         self.done = true;
         let now = Instant::now();
+        self.learn(now, &usage, failed, cancelled);
         let ms = |d: std::time::Duration| d.as_millis() as i64;
         let served = self.served.as_ref();
         let rec = GenerationRecord {
@@ -279,6 +336,7 @@ impl Draft {
             status,
             error,
             attempts: serde_json::to_value(&self.attempts).unwrap_or_default(),
+            routing: self.routing.take(),
             created_at: now_ms(),
         };
         if cost.total != NanoUsd::ZERO {

@@ -1,6 +1,8 @@
 //! `POST /api/v1/chat/completions`: phases 1 to 6 for one request.
 
+mod chain;
 mod draft;
+mod routing;
 mod stream;
 
 use std::sync::Arc;
@@ -11,9 +13,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use chain::{Chain, Won};
 use switchyard_api::{ChatRequest, ChatResponse, FinishReason};
 use switchyard_providers::{Answer, ProviderError, call};
-use switchyard_router::{Attempt, params, plan};
 
 pub use draft::{AttemptLog, Draft, Served, estimate_prompt_tokens, new_generation_id};
 
@@ -48,7 +50,7 @@ async fn handle(
         .or_else(|| state.default_model.clone())
         .ok_or_else(|| GatewayError::BadRequest("`model` is required".into()))?;
     let mut draft = Draft::new(state.clone(), caller, model.clone(), req.is_stream(), started);
-    let result = run(&state, req, model, &mut draft).await;
+    let result = run(&state, req, model, &mut draft, headers).await;
     match result {
         Ok(resp) => Ok(resp),
         Err(e) => {
@@ -65,133 +67,72 @@ async fn run(
     req: ChatRequest,
     model: String,
     draft: &mut Draft,
+    headers: &HeaderMap,
 ) -> Result<Response, GatewayError> {
     if req.messages.is_empty() {
         return Err(GatewayError::BadRequest("`messages` must contain at least one message".into()));
     }
-    // Phase 3: plan.
-    let mut wanted: Vec<&str> = vec![model.as_str()];
-    if let Some(extra) = &req.models {
-        wanted.extend(extra.iter().map(String::as_str).filter(|m| *m != model));
-    }
-    let mut plan = plan(&state.catalog, &wanted).map_err(|e| GatewayError::BadRequest(e.to_string()))?;
-    let requested = params::requested(&req);
-    if require_parameters(&req) && !plan.attempts.is_empty() {
-        let before = plan.attempts.len();
-        let mut missing: Vec<&str> = Vec::new();
-        plan.attempts.retain(|a| {
-            let unsupported = unsupported_parameters(state, *a, &requested);
-            for p in &unsupported {
-                if !missing.contains(p) {
-                    missing.push(p);
-                }
-            }
-            unsupported.is_empty()
-        });
-        if plan.attempts.is_empty() {
-            return Err(GatewayError::NotFound(format!(
-                "No endpoints found that can handle the requested parameters: all {before} endpoints of {model} \
-                 were excluded by provider.require_parameters (not supported: {})",
-                missing.join(", ")
-            )));
-        }
-    }
-    let primary = plan.attempts.first().map(|a| a.model(&state.catalog));
-    crate::accept::ensure_can_pay(&draft.caller, &plan, &state.catalog)?;
-    if primary.is_none() {
-        return Err(GatewayError::NotFound(format!("No endpoints found for {model}")));
-    }
     draft.prompt_estimate = estimate_prompt_tokens(&req);
+    draft.echo_routing = wants_routing_metadata(&req, headers);
 
-    // Phase 4: execute, falling back on retryable failures.
+    // Phase 3: plan.
+    let key_name = draft.caller.key.name.clone();
+    let account = draft.caller.key.account_id.clone();
+    let routed = routing::plan(state, &req, &model, &key_name, &account, headers, draft.prompt_estimate)?;
+    draft.routing = Some(routed.explain(state, &model));
+    draft.conversation = Some(routed.conversation);
+    crate::accept::ensure_can_pay(&draft.caller, &routed.route.attempts, &state.catalog)?;
+
+    // Phase 4: execute, falling back on failures another endpoint may not have.
+    let fallbacks_allowed = routed.fallbacks_allowed();
     let req = Arc::new(req);
-    let mut last: Option<(ProviderError, String)> = None;
-    let count = plan.attempts.len();
-    for (i, attempt) in plan.attempts.iter().enumerate() {
-        let dropped = unsupported_parameters(state, *attempt, &requested);
-        let attempt_req = params::without(&req, &dropped).map_or_else(|| req.clone(), Arc::new);
-        let (upstream, served, slug) = resolve(state, *attempt, dropped)?;
-        draft.model = slug;
-        let t0 = Instant::now();
-        let outcome = if attempt_req.is_stream() {
-            stream::start(state, attempt_req, upstream.clone(), served.clone(), draft, t0).await
-        } else {
-            complete(&upstream, &attempt_req, served.clone(), draft, t0).await
-        };
-        match outcome {
-            Ok(resp) => return Ok(resp),
-            Err(err) => {
-                let status = match &err {
-                    ProviderError::Upstream(f) => Some(f.status),
-                    _ => None,
-                };
-                draft.attempts.push(AttemptLog::new(&served, &draft.model, err.to_string(), status, t0.elapsed()));
-                let retry = err.retryable() && i + 1 < count;
-                tracing::debug!(provider = %served.provider_slug, error = %err, retry, "attempt failed");
-                last = Some((err, served.provider_name));
-                if !retry {
-                    break;
-                }
-            }
-        }
+    let chain = Chain::new(
+        state.clone(),
+        req.clone(),
+        routed.route.attempts,
+        routed.requested,
+        fallbacks_allowed,
+        draft.started,
+    );
+    if req.is_stream() {
+        return stream::start(state, chain, draft).await;
     }
-    let (error, provider_name) = last.ok_or_else(|| GatewayError::Internal("empty plan".into()))?;
-    Err(GatewayError::Provider { error: Box::new(error), provider_name, attempts: draft.attempts.len() })
-}
-
-/// `provider.require_parameters`: only endpoints that take every parameter
-/// the request sets.
-fn require_parameters(req: &ChatRequest) -> bool {
-    req.provider.as_ref().and_then(|p| p.get("require_parameters")).and_then(serde_json::Value::as_bool) == Some(true)
-}
-
-/// The parameters of `requested` that the attempt's endpoint does not take,
-/// by the catalog's list or because its protocol has no way to send them.
-fn unsupported_parameters(state: &AppState, attempt: Attempt, requested: &[&'static str]) -> Vec<&'static str> {
-    if requested.is_empty() {
-        return Vec::new();
+    let mut chain = chain;
+    let result =
+        chain.run(|upstream, req, served| async move { call(&upstream, &req, &served.upstream_model).await }).await;
+    draft.attempts.append(&mut chain.logs);
+    match result {
+        Ok(won) => complete(won, draft),
+        Err(lost) => Err(lost.into_gateway_error(draft.attempts.len())),
     }
-    let model = attempt.model(&state.catalog);
-    let endpoint = attempt.endpoint(&state.catalog);
-    let protocol = state.upstreams.get(&endpoint.provider).map(|u| u.config.protocol);
-    requested
-        .iter()
-        .copied()
-        .filter(|p| !params::endpoint_takes(model, endpoint, p) || protocol.is_some_and(|proto| !proto.can_send(p)))
-        .collect()
 }
 
-fn resolve(
-    state: &AppState,
-    attempt: Attempt,
-    dropped: Vec<&'static str>,
-) -> Result<(Arc<switchyard_providers::Upstream>, Served, String), GatewayError> {
-    let endpoint = attempt.endpoint(&state.catalog);
-    let model = attempt.model(&state.catalog);
-    let upstream = state
-        .upstreams
-        .get(&endpoint.provider)
-        .cloned()
-        .ok_or_else(|| GatewayError::Internal(format!("provider {} not enabled", endpoint.provider)))?;
-    let served = Served::new(endpoint, &upstream, dropped);
-    Ok((upstream, served, model.spec.id.clone()))
+/// `X-OpenRouter-Metadata: enabled` (or a `debug` object in the body) asks
+/// for the routing explanation in the response.
+fn wants_routing_metadata(req: &ChatRequest, headers: &HeaderMap) -> bool {
+    let header =
+        |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("enabled"));
+    header("x-openrouter-metadata")
+        || header("x-openrouter-experimental-metadata")
+        || req.debug.as_ref().is_some_and(|d| !d.is_null())
 }
 
-/// A non-streaming attempt: the whole answer, rewritten into OpenRouter's shape.
-async fn complete(
-    upstream: &switchyard_providers::Upstream,
-    req: &ChatRequest,
-    served: Served,
-    draft: &mut Draft,
-    t0: Instant,
-) -> Result<Response, ProviderError> {
-    let answer = call(upstream, req, &served.upstream_model).await?;
-    let Answer::Complete(mut resp) = answer else {
-        return Err(ProviderError::InvalidResponse("stream answer to a non-stream request".into()));
+/// The whole answer of the attempt that won, rewritten into OpenRouter's shape.
+fn complete(won: Won<Answer>, draft: &mut Draft) -> Result<Response, GatewayError> {
+    let t0 = won.started;
+    let Answer::Complete(mut resp) = won.value else {
+        let error = ProviderError::InvalidResponse("stream answer to a non-stream request".into());
+        return Err(GatewayError::Provider {
+            error: Box::new(error),
+            provider_name: won.served.provider_name,
+            attempts: 1,
+        });
     };
+    draft.model = won.slug;
+    draft.serving = Some((won.attempt, t0));
+    let served = won.served;
     let upstream_time = t0.elapsed();
     draft.first_content = Some(Instant::now());
-    draft.attempts.push(AttemptLog::new(&served, &draft.model, "ok".into(), Some(200), t0.elapsed()));
     draft.served = Some(served.clone());
     draft.upstream_id = Some(std::mem::take(&mut resp.id));
     draft.usage = resp.usage.take();
@@ -209,10 +150,11 @@ async fn complete(
             }
         }
     }
+    let metadata = draft.routing_metadata();
     // Phase 5: account.
     let (usage, _) = draft.finish(200, None, false);
     // Phase 6: deliver.
-    let out = ChatResponse {
+    let mut out = ChatResponse {
         id: draft.id.clone(),
         object: "chat.completion".into(),
         created: draft.created,
@@ -221,7 +163,10 @@ async fn complete(
         usage: Some(usage),
         ..resp
     };
-    let body = serde_json::to_vec(&out).map_err(|e| ProviderError::InvalidResponse(e.to_string()))?;
+    if let Some(meta) = metadata {
+        out.extra.insert("openrouter_metadata".into(), meta);
+    }
+    let body = serde_json::to_vec(&out).map_err(|e| GatewayError::Internal(e.to_string()))?;
     let mut r = Response::new(Body::from(Bytes::from(body)));
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));

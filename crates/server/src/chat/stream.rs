@@ -18,7 +18,8 @@ use switchyard_api::response::Delta;
 use switchyard_api::{ChatChunk, ChatRequest, ChunkChoice};
 use switchyard_providers::{Answer, ChunkStream, ProviderError, StreamEvent, Upstream, call};
 
-use super::draft::{AttemptLog, Draft, Served};
+use super::chain::{Chain, Lost, Won};
+use super::draft::{Draft, Served};
 use super::header_value;
 use crate::error::GatewayError;
 use crate::state::AppState;
@@ -26,48 +27,86 @@ use crate::timing::server_timing;
 
 const KEEPALIVE: &[u8] = b": SWITCHYARD PROCESSING\n\n";
 
-type FirstEvent = Pin<Box<dyn Future<Output = Result<(ChunkStream, StreamEvent), ProviderError>> + Send>>;
+/// The attempt chain running until some endpoint's first stream event
+/// arrives (or every endpoint failed); it hands the chain back for its log.
+type FirstEvent = Pin<Box<dyn Future<Output = (Chain, Result<Won<Opened>, Lost>)> + Send>>;
 
-/// Starts a streaming attempt. `Err` means nothing was sent to the client
-/// and the caller may try the next endpoint.
-pub(super) async fn start(
-    state: &Arc<AppState>,
-    req: Arc<ChatRequest>,
-    upstream: Arc<Upstream>,
-    served: Served,
-    draft: &mut Draft,
-    t0: Instant,
-) -> Result<Response, ProviderError> {
-    let model = served.upstream_model.clone();
-    let mut first: FirstEvent = Box::pin(async move {
-        let Answer::Stream(mut cs) = call(&upstream, &req, &model).await? else {
-            return Err(ProviderError::InvalidResponse("whole answer to a stream request".into()));
-        };
+/// An upstream stream and its events up to the first that carries content.
+type Opened = (ChunkStream, VecDeque<StreamEvent>);
+
+/// Opens the upstream stream and reads it up to its first event that
+/// carries content (or a finish): events before that (a role-only chunk)
+/// are held back, so an upstream that fails before saying anything can
+/// still be replaced by the next endpoint.
+async fn first_event(upstream: Arc<Upstream>, req: Arc<ChatRequest>, served: Served) -> Result<Opened, ProviderError> {
+    let Answer::Stream(mut cs) = call(&upstream, &req, &served.upstream_model).await? else {
+        return Err(ProviderError::InvalidResponse("whole answer to a stream request".into()));
+    };
+    let mut held = VecDeque::new();
+    loop {
         match cs.next().await? {
-            Some(ev) => Ok((cs, ev)),
-            None => Err(ProviderError::Disconnected),
+            Some(ev) => {
+                let says_something = match &ev {
+                    StreamEvent::Done => true,
+                    StreamEvent::Chunk(c) => c.usage.is_some() || c.choices.iter().any(says_something),
+                };
+                held.push_back(ev);
+                if says_something {
+                    return Ok((cs, held));
+                }
+            }
+            None if held.is_empty() => return Err(ProviderError::Disconnected),
+            None => return Ok((cs, held)),
         }
+    }
+}
+
+/// True when a choice carries something for the client: text, reasoning,
+/// a tool call, a refusal or a finish (a role alone or an empty string is not).
+fn says_something(c: &ChunkChoice) -> bool {
+    let d = &c.delta;
+    let text = |t: &Option<String>| t.as_deref().is_some_and(|t| !t.is_empty());
+    c.finish_reason.is_some()
+        || text(&d.content)
+        || text(&d.reasoning)
+        || text(&d.refusal)
+        || d.reasoning_details.is_some()
+        || d.tool_calls.is_some()
+}
+
+/// Starts a streamed request. An `Err` means every endpoint failed before
+/// anything was sent to the client. Once a keep-alive has gone out the
+/// status is committed, and the chain goes on inside the body: a later
+/// endpoint may still answer, since no content has reached the client.
+pub(super) async fn start(state: &Arc<AppState>, chain: Chain, draft: &mut Draft) -> Result<Response, GatewayError> {
+    let mut first: FirstEvent = Box::pin(async move {
+        let mut chain = chain;
+        let result = chain.run(first_event).await;
+        (chain, result)
     });
     let phase = match tokio::time::timeout(state.keepalive, &mut first).await {
-        Ok(Ok((cs, ev))) => Phase::Streaming { cs, pending: Some(ev) },
-        Ok(Err(e)) => return Err(e),
+        Ok((mut chain, Ok(won))) => {
+            draft.attempts.append(&mut chain.logs);
+            let (cs, pending) = absorb(draft, won);
+            Phase::Streaming { cs, pending }
+        }
+        Ok((mut chain, Err(lost))) => {
+            draft.attempts.append(&mut chain.logs);
+            return Err(lost.into_gateway_error(draft.attempts.len()));
+        }
         Err(_) => Phase::Waiting(first),
     };
-    let upstream_time = t0.elapsed();
     let waiting = matches!(phase, Phase::Waiting(_));
-    draft.served = Some(served.clone());
-    if matches!(phase, Phase::Streaming { .. }) {
-        draft.attempts.push(AttemptLog::new(&served, &draft.model, "ok".into(), Some(200), upstream_time));
-    }
+    let upstream_time = draft.serving.map_or_else(|| draft.started.elapsed(), |(_, t0)| t0.elapsed());
     let total = draft.started.elapsed();
+    let provider_name = draft.served.as_ref().map(|s| s.provider_name.clone()).unwrap_or_default();
     let pump = Pump {
         phase,
         draft: draft.take(),
-        provider_name: served.provider_name,
+        provider_name,
         keepalive: state.keepalive,
         // A stream committed by waiting sends its first keep-alive at once.
         timer: Box::pin(tokio::time::sleep(if waiting { Duration::ZERO } else { state.keepalive })),
-        t0,
         called_tools: false,
     };
     let id = pump.draft.id.clone();
@@ -81,11 +120,19 @@ pub(super) async fn start(
     Ok(resp)
 }
 
+/// Makes the winning attempt the draft's: who serves, since when.
+fn absorb(draft: &mut Draft, won: Won<Opened>) -> Opened {
+    draft.model = won.slug;
+    draft.serving = Some((won.attempt, won.started));
+    draft.served = Some(won.served);
+    won.value
+}
+
 enum Phase {
     /// Status committed by a keep-alive; the first event is still awaited.
     Waiting(FirstEvent),
     /// Forwarding chunks.
-    Streaming { cs: ChunkStream, pending: Option<StreamEvent> },
+    Streaming { cs: ChunkStream, pending: VecDeque<StreamEvent> },
     /// Sending the closing events.
     Closing(VecDeque<Bytes>),
     /// Nothing more.
@@ -100,7 +147,6 @@ struct Pump {
     provider_name: String,
     keepalive: Duration,
     timer: Pin<Box<tokio::time::Sleep>>,
-    t0: Instant,
     /// A tool-call delta was forwarded (decides `tool_calls` over `stop`).
     called_tools: bool,
 }
@@ -119,24 +165,30 @@ impl Pump {
                 },
                 Phase::Waiting(first) => {
                     tokio::select! {
-                        r = first => match r {
-                            Ok((cs, ev)) => {
-                                if let Some(served) = &self.draft.served {
-                                    let log = AttemptLog::new(served, &self.draft.model, "ok".into(), Some(200), self.t0.elapsed());
-                                    self.draft.attempts.push(log);
+                        (mut chain, r) = first => {
+                            self.draft.attempts.append(&mut chain.logs);
+                            match r {
+                                Ok(won) => {
+                                    let (cs, pending) = absorb(&mut self.draft, won);
+                                    if let Some(served) = &self.draft.served {
+                                        self.provider_name.clone_from(&served.provider_name);
+                                    }
+                                    self.phase = Phase::Streaming { cs, pending };
+                                    continue;
                                 }
-                                self.phase = Phase::Streaming { cs, pending: Some(ev) };
-                                continue;
+                                Err(lost) => {
+                                    self.provider_name = lost.provider_name;
+                                    Err(*lost.error)
+                                }
                             }
-                            Err(e) => Err(e),
-                        },
+                        }
                         _ = &mut self.timer => {
                             self.rearm();
                             return Some((Ok(Bytes::from_static(KEEPALIVE)), self));
                         }
                     }
                 }
-                Phase::Streaming { cs, pending } => match pending.take() {
+                Phase::Streaming { cs, pending } => match pending.pop_front() {
                     Some(ev) => Ok(Some(ev)),
                     None => {
                         tokio::select! {
@@ -235,8 +287,12 @@ impl Pump {
             self.draft.finish =
                 Some(("error".into(), self.draft.finish.take().map(|f| f.1).unwrap_or_else(|| "error".into())));
         }
+        let metadata = self.draft.routing_metadata();
         let (usage, _) = self.draft.finish(200, err_text, false);
         let mut last = ChatChunk { usage: Some(usage), ..ChatChunk::default() };
+        if let Some(meta) = metadata {
+            last.extra.insert("openrouter_metadata".into(), meta);
+        }
         last.object = "chat.completion.chunk".into();
         self.stamp(&mut last);
         out.put(sse(&last));

@@ -1,0 +1,176 @@
+//! Phase 4: the routed endpoints tried one after another until one answers.
+//! The same chain serves whole answers and streams; a stream keeps running
+//! it after keep-alives went out, because a comment is not content: until
+//! the first content byte reaches the client another endpoint may still
+//! take over (reference §7.4).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use switchyard_api::{ChatRequest, ErrorType};
+use switchyard_providers::{ProviderError, Upstream};
+use switchyard_router::{Attempt, Outcome, params};
+
+use super::draft::{AttemptLog, Served};
+use super::routing::unsupported_parameters;
+use crate::error::GatewayError;
+use crate::state::AppState;
+
+/// The attempt that answered, with what it produced.
+pub struct Won<T> {
+    /// What the attempt produced (an answer, or a stream and its first event).
+    pub value: T,
+    /// Which endpoint.
+    pub attempt: Attempt,
+    /// Its provider, model and prices.
+    pub served: Served,
+    /// The catalog slug it serves.
+    pub slug: String,
+    /// When the attempt started.
+    pub started: Instant,
+}
+
+/// Why the chain gave up: the last failure and its provider.
+pub struct Lost {
+    /// The last failure (boxed: it carries the raw upstream body).
+    pub error: Box<ProviderError>,
+    /// Display name of the provider that failed last.
+    pub provider_name: String,
+}
+
+impl Lost {
+    /// The client-facing error.
+    pub fn into_gateway_error(self, attempts: usize) -> GatewayError {
+        GatewayError::Provider { error: self.error, provider_name: self.provider_name, attempts }
+    }
+}
+
+/// The endpoints still to try and the rules for moving on.
+pub struct Chain {
+    state: Arc<AppState>,
+    req: Arc<ChatRequest>,
+    attempts: Vec<Attempt>,
+    next: usize,
+    requested: Vec<&'static str>,
+    fallbacks_allowed: bool,
+    deadline: Instant,
+    max_wait: Duration,
+    /// Every attempt made so far, failures and the winner.
+    pub logs: Vec<AttemptLog>,
+}
+
+impl Chain {
+    /// A chain over `attempts` for `req`.
+    pub fn new(
+        state: Arc<AppState>,
+        req: Arc<ChatRequest>,
+        attempts: Vec<Attempt>,
+        requested: Vec<&'static str>,
+        fallbacks_allowed: bool,
+        started: Instant,
+    ) -> Chain {
+        let routing = &state.routing;
+        let deadline = started + Duration::from_millis(routing.total_timeout_ms);
+        let max_wait = Duration::from_millis(routing.max_retry_after_ms);
+        Chain { state, req, attempts, next: 0, requested, fallbacks_allowed, deadline, max_wait, logs: Vec::new() }
+    }
+
+    /// Runs `op` on each endpoint in turn until one succeeds. It moves on
+    /// after failures another endpoint may not have (connect errors,
+    /// timeouts, 5xx, 429, overload), after a context-length failure only
+    /// to endpoints with a larger window, and never after the request's own
+    /// fault (a 400). A 429 with nowhere else to go is retried once after
+    /// its Retry-After when that fits the deadline. Every failure feeds the
+    /// endpoint's health.
+    pub async fn run<T, F, Fut>(&mut self, mut op: F) -> Result<Won<T>, Lost>
+    where
+        F: FnMut(Arc<Upstream>, Arc<ChatRequest>, Served) -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        let mut last: Option<Lost> = None;
+        let mut needs_context: Option<u64> = None;
+        let mut waited = false;
+        while self.next < self.attempts.len() {
+            let attempt = self.attempts[self.next];
+            let context = self.context_of(attempt);
+            if needs_context.is_some_and(|c| context <= c) {
+                self.next += 1;
+                continue;
+            }
+            let now = Instant::now();
+            if now >= self.deadline {
+                let error = ProviderError::Timeout(Duration::from_millis(self.state.routing.total_timeout_ms));
+                let provider_name = last.map(|l| l.provider_name).unwrap_or_default();
+                return Err(Lost { error: Box::new(error), provider_name });
+            }
+            let (upstream, served, slug) = self.resolve(attempt)?;
+            let dropped_req = params::without(&self.req, &served.dropped_parameters).map(Arc::new);
+            let req = dropped_req.unwrap_or_else(|| self.req.clone());
+            let outcome = match tokio::time::timeout(self.deadline - now, op(upstream, req, served.clone())).await {
+                Ok(o) => o,
+                Err(_) => Err(ProviderError::Timeout(self.deadline - now)),
+            };
+            let error = match outcome {
+                Ok(value) => {
+                    self.logs.push(AttemptLog::new(&served, &slug, "ok".into(), Some(200), now.elapsed()));
+                    self.next += 1;
+                    return Ok(Won { value, attempt, served, slug, started: now });
+                }
+                Err(e) => e,
+            };
+            let status = match &error {
+                ProviderError::Upstream(f) => Some(f.status),
+                _ => None,
+            };
+            self.state.health.record(attempt, Instant::now(), Outcome::Failure { rate_limited: status == Some(429) });
+            self.logs.push(AttemptLog::new(&served, &slug, error.to_string(), status, now.elapsed()));
+            let is_context = error.error_type() == ErrorType::ContextLengthExceeded;
+            if is_context {
+                needs_context = Some(context);
+            }
+            let more =
+                self.attempts[self.next + 1..].iter().any(|a| needs_context.is_none_or(|c| self.context_of(*a) > c));
+            tracing::debug!(provider = %served.provider_slug, error = %error, more, "attempt failed");
+            let wait = error.retry_after().filter(|w| *w <= self.max_wait && Instant::now() + *w < self.deadline);
+            let lost = Lost { error: Box::new(error), provider_name: served.provider_name };
+            if status == Some(429)
+                && !more
+                && !waited
+                && let Some(wait) = wait
+            {
+                waited = true;
+                last = Some(lost);
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            let retryable = lost.error.retryable() || is_context;
+            last = Some(lost);
+            if !(retryable && more && self.fallbacks_allowed) {
+                break;
+            }
+            self.next += 1;
+        }
+        Err(last.unwrap_or_else(|| Lost {
+            error: Box::new(ProviderError::Unsupported("no endpoint is left to try".into())),
+            provider_name: String::new(),
+        }))
+    }
+
+    fn context_of(&self, attempt: Attempt) -> u64 {
+        let model = attempt.model(&self.state.catalog);
+        attempt.endpoint(&self.state.catalog).context_length.unwrap_or(model.spec.context_length)
+    }
+
+    fn resolve(&self, attempt: Attempt) -> Result<(Arc<Upstream>, Served, String), Lost> {
+        let state = &self.state;
+        let endpoint = attempt.endpoint(&state.catalog);
+        let Some(upstream) = state.upstreams.get(&endpoint.provider).cloned() else {
+            let error = ProviderError::Unsupported(format!("provider {} is not enabled", endpoint.provider));
+            return Err(Lost { error: Box::new(error), provider_name: endpoint.provider.clone() });
+        };
+        let dropped = unsupported_parameters(state, attempt, &self.requested);
+        let served = Served::new(endpoint, &upstream, dropped);
+        Ok((upstream, served, attempt.model(&state.catalog).spec.id.clone()))
+    }
+}
