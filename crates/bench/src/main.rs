@@ -7,6 +7,7 @@ mod load;
 mod phase;
 mod procs;
 mod report;
+mod routing;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,6 +39,9 @@ struct Args {
     /// Tokio worker threads of the load generator (same for both targets).
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Measure only the planning cost (no processes, no network).
+    #[arg(long)]
+    routing_only: bool,
 }
 
 fn main() -> Result<()> {
@@ -47,6 +51,10 @@ fn main() -> Result<()> {
     }
     if args.threads == 0 {
         bail!("--threads must be at least 1");
+    }
+    if args.routing_only {
+        print!("{}", routing::bench(20_000)?);
+        return Ok(());
     }
     let bin = match &args.switchyard {
         Some(p) => p.clone(),
@@ -110,6 +118,7 @@ async fn bench(bin: &std::path::Path, args: &Args) -> Result<String> {
     drop(stack);
     let mut md = report::markdown(&results);
     md.push_str(&translation_table(&results, &translated));
+    md.push_str(&routing::bench(20_000)?);
     Ok(md)
 }
 

@@ -255,9 +255,13 @@ impl Catalog {
 }
 
 fn model_object(spec: &ModelSpec, endpoints: &[EndpointSpec]) -> ModelObject {
-    // The cheapest endpoint sets the advertised price, as OpenRouter does.
-    let top = endpoints
-        .iter()
+    // The cheapest standard endpoint sets the advertised price, as OpenRouter
+    // does: service tiers (flex, priority) are asked for, not the default.
+    let standard = endpoints.iter().filter(|e| e.service_tier.is_none());
+    let candidates: Vec<&EndpointSpec> =
+        if standard.clone().next().is_some() { standard.collect() } else { endpoints.iter().collect() };
+    let top = candidates
+        .into_iter()
         .min_by_key(|e| (e.prompt.0.saturating_add(e.completion.0), e.provider.clone()))
         .unwrap_or(&endpoints[0]);
     let modality = format!("{}->{}", spec.input_modalities.join("+"), spec.output_modalities.join("+"));
@@ -335,5 +339,239 @@ mod tests {
     fn bad_slug_is_refused() {
         let specs = parse_catalog("[[models]]\nid = \"nope\"\n").unwrap();
         assert!(matches!(Catalog::build(specs, |_| true), Err(CatalogError::BadSlug(_))));
+    }
+
+    fn builtin() -> Catalog {
+        Catalog::build(parse_catalog(BUILTIN_CATALOG).unwrap(), |_| true).unwrap()
+    }
+
+    fn price(s: &str) -> UnitPrice {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn builtin_catalog_is_large_and_every_model_has_a_family() {
+        let c = builtin();
+        assert!(c.models().len() >= 60, "{}", c.models().len());
+        for m in c.models() {
+            let family = m.spec.family.as_deref().unwrap_or_else(|| panic!("{} has no family", m.spec.id));
+            assert!(!family.is_empty() && !family.ends_with("-latest"), "{}: {family}", m.spec.id);
+        }
+    }
+
+    #[test]
+    fn latest_aliases_resolve_to_the_newest_real_model() {
+        let c = builtin();
+        let cases = [
+            ("~anthropic/claude-sonnet-latest", "anthropic/claude-sonnet-4.5"),
+            ("~anthropic/claude-opus-latest", "anthropic/claude-opus-4.1"),
+            ("~anthropic/claude-haiku-latest", "anthropic/claude-haiku-4.5"),
+            ("~openai/gpt-5-latest", "openai/gpt-5"),
+            ("~openai/gpt-5-mini-latest", "openai/gpt-5-mini"),
+            ("~openai/gpt-5-nano-latest", "openai/gpt-5-nano"),
+            ("~openai/gpt-4.1-latest", "openai/gpt-4.1"),
+            ("~openai/gpt-4o-latest", "openai/gpt-4o"),
+            ("~openai/gpt-4o-mini-latest", "openai/gpt-4o-mini"),
+            ("~openai/o-latest", "openai/o3"),
+            ("~openai/o-mini-latest", "openai/o4-mini"),
+            ("~openai/gpt-oss-120b-latest", "openai/gpt-oss-120b"),
+            ("~openai/text-embedding-small-latest", "openai/text-embedding-3-small"),
+            ("~google/gemini-pro-latest", "google/gemini-2.5-pro"),
+            ("~google/gemini-flash-latest", "google/gemini-2.5-flash"),
+            ("~google/gemini-flash-lite-latest", "google/gemini-2.5-flash-lite"),
+            ("~meta-llama/llama-70b-latest", "meta-llama/llama-3.3-70b-instruct"),
+            ("~meta-llama/llama-maverick-latest", "meta-llama/llama-4-maverick"),
+            ("~mistralai/mistral-large-latest", "mistralai/mistral-large"),
+            ("~mistralai/mistral-small-latest", "mistralai/mistral-small-3.2-24b-instruct"),
+            ("~mistralai/codestral-latest", "mistralai/codestral-2508"),
+            ("~x-ai/grok-latest", "x-ai/grok-4"),
+            ("~x-ai/grok-mini-latest", "x-ai/grok-3-mini"),
+            ("~x-ai/grok-code-latest", "x-ai/grok-code-fast-1"),
+            ("~deepseek/deepseek-chat-latest", "deepseek/deepseek-chat"),
+            ("~deepseek/deepseek-r1-latest", "deepseek/deepseek-r1"),
+            ("~cohere/command-latest", "cohere/command-a"),
+            ("~cohere/command-r-latest", "cohere/command-r-08-2024"),
+            ("~qwen/qwen-235b-latest", "qwen/qwen3-235b-a22b-2507"),
+            ("~moonshotai/kimi-latest", "moonshotai/kimi-k2"),
+        ];
+        for (alias, want) in cases {
+            let got = crate::resolve::resolve(&c, alias).unwrap_or_else(|e| panic!("{alias}: {e}"));
+            assert_eq!(c.models()[got.model].spec.id, want, "{alias}");
+        }
+        // A family belongs to one author: the alias never crosses authors.
+        assert!(crate::resolve::resolve(&c, "~openai/claude-sonnet-latest").is_err());
+    }
+
+    #[test]
+    fn every_family_alias_resolves_to_its_unique_newest_model() {
+        let c = builtin();
+        for m in c.models() {
+            let (author, _) = m.spec.id.split_once('/').unwrap();
+            let family = m.spec.family.as_deref().unwrap();
+            let members: Vec<&Model> = c
+                .models()
+                .iter()
+                .filter(|o| o.spec.id.starts_with(&format!("{author}/")) && o.spec.family.as_deref() == Some(family))
+                .collect();
+            let newest = members.iter().map(|o| o.spec.created).max().unwrap();
+            let at_newest: Vec<&str> =
+                members.iter().filter(|o| o.spec.created == newest).map(|o| o.spec.id.as_str()).collect();
+            assert_eq!(at_newest.len(), 1, "~{author}/{family}-latest is ambiguous: {at_newest:?}");
+            let alias = format!("~{author}/{family}-latest");
+            let got = crate::resolve::resolve(&c, &alias).unwrap();
+            assert_eq!(c.models()[got.model].spec.id, at_newest[0], "{alias}");
+        }
+    }
+
+    #[test]
+    fn openai_service_tiers_are_endpoints_priced_as_published() {
+        let c = builtin();
+        // (model, tier, prompt, completion, cache read) in USD per million tokens.
+        let published = [
+            ("openai/gpt-5", "flex", "0.625", "5", "0.0625"),
+            ("openai/gpt-5", "priority", "2.5", "20", "0.25"),
+            ("openai/gpt-5-mini", "flex", "0.125", "1", "0.0125"),
+            ("openai/gpt-5-mini", "priority", "0.45", "3.6", "0.045"),
+            ("openai/gpt-5-nano", "flex", "0.025", "0.2", "0.0025"),
+            ("openai/o3", "flex", "1", "4", "0.25"),
+            ("openai/o3", "priority", "3.5", "14", "0.875"),
+            ("openai/o4-mini", "flex", "0.55", "2.2", "0.1375"),
+            ("openai/o4-mini", "priority", "2", "8", "0.5"),
+            ("openai/gpt-4.1", "priority", "3.5", "14", "0.875"),
+            ("openai/gpt-4.1-mini", "priority", "0.7", "2.8", "0.175"),
+            ("openai/gpt-4.1-nano", "priority", "0.2", "0.8", "0.05"),
+            ("openai/gpt-4o", "priority", "4.25", "17", "2.125"),
+            ("openai/gpt-4o-mini", "priority", "0.25", "1", "0.125"),
+        ];
+        let per_m = |s: &str| UnitPrice(price(s).0 / 1_000_000);
+        for (id, tier, prompt, completion, cached) in published {
+            let m = c.get(id).unwrap();
+            let standard: Vec<&EndpointSpec> = m.endpoints.iter().filter(|e| e.service_tier.is_none()).collect();
+            assert_eq!(standard.len(), 1, "{id} keeps one standard endpoint");
+            let base = standard[0];
+            let tiered: Vec<&EndpointSpec> =
+                m.endpoints.iter().filter(|e| e.service_tier.as_deref() == Some(tier)).collect();
+            assert_eq!(tiered.len(), 1, "{id} {tier}");
+            let e = tiered[0];
+            assert_eq!((e.provider.as_str(), e.model.as_str()), ("openai", base.model.as_str()), "{id} {tier}");
+            assert_eq!(e.routing_tag(), format!("openai/{tier}"));
+            assert_eq!(e.prompt, per_m(prompt), "{id} {tier} prompt");
+            assert_eq!(e.completion, per_m(completion), "{id} {tier} completion");
+            assert_eq!(e.input_cache_read, Some(per_m(cached)), "{id} {tier} cache read");
+            assert_eq!(e.max_completion_tokens, base.max_completion_tokens, "{id} {tier}");
+            assert_eq!((e.training, e.retains_prompts, e.zdr), (base.training, base.retains_prompts, base.zdr));
+            if tier == "flex" {
+                // Flex is half of standard, cache reads included.
+                assert_eq!(e.prompt.0 * 2, base.prompt.0, "{id}");
+                assert_eq!(e.completion.0 * 2, base.completion.0, "{id}");
+                assert_eq!(e.input_cache_read.unwrap().0 * 2, base.input_cache_read.unwrap().0, "{id}");
+            } else {
+                assert!(e.prompt.0 > base.prompt.0 && e.completion.0 > base.completion.0, "{id}");
+            }
+        }
+        // Priority excludes long context (over 128K prompt tokens) on GPT-5 and GPT-4.1.
+        for id in ["openai/gpt-5", "openai/gpt-5-mini", "openai/gpt-4.1", "openai/gpt-4.1-mini", "openai/gpt-4.1-nano"]
+        {
+            let e = c.get(id).unwrap().endpoints.iter().find(|e| e.service_tier.as_deref() == Some("priority"));
+            assert_eq!(e.unwrap().context_length, Some(128_000), "{id}");
+        }
+        // No tier endpoint anywhere else, and every tier is spelled as the router expects.
+        for m in c.models() {
+            for e in m.endpoints.iter().filter(|e| e.service_tier.is_some()) {
+                let tier = e.service_tier.as_deref().unwrap();
+                assert!(tier == "flex" || tier == "priority", "{}: {tier}", m.spec.id);
+                assert!(published.iter().any(|p| (p.0, p.1) == (m.spec.id.as_str(), tier)), "{} {tier}", m.spec.id);
+            }
+        }
+    }
+
+    #[test]
+    fn tier_endpoints_of_one_spec_are_kept_and_a_config_endpoint_replaces_them_all() {
+        let mut specs = parse_catalog(BUILTIN_CATALOG).unwrap();
+        let c = Catalog::build(specs.clone(), |_| true).unwrap();
+        let tags: Vec<&str> = c.get("openai/gpt-5").unwrap().endpoints.iter().map(EndpointSpec::routing_tag).collect();
+        assert_eq!(tags, ["openai", "openai/flex", "openai/priority"]);
+        specs.extend(
+            parse_catalog(
+                r#"[[models]]
+                id = "openai/gpt-5"
+                [[models.endpoints]]
+                provider = "openai"
+                model = "gpt-5"
+                prompt = "0.00000125"
+                completion = "0.00001"
+                zdr = true
+                "#,
+            )
+            .unwrap(),
+        );
+        let c = Catalog::build(specs, |_| true).unwrap();
+        let m = c.get("openai/gpt-5").unwrap();
+        assert_eq!(m.endpoints.len(), 1);
+        assert!(m.endpoints[0].zdr && m.endpoints[0].service_tier.is_none());
+    }
+
+    #[test]
+    fn data_policies_are_consistent_per_provider_and_as_documented() {
+        let c = builtin();
+        // (training, retains_prompts, zdr), as in the table atop catalog.toml.
+        let documented: HashMap<&str, (bool, bool, bool)> = [
+            ("openai", (false, true, false)),
+            ("anthropic", (false, true, false)),
+            ("google-ai-studio", (false, true, false)),
+            ("xai", (false, true, false)),
+            ("mistral", (false, true, false)),
+            ("cohere", (true, true, false)),
+            ("deepseek", (true, true, false)),
+            ("amazon-bedrock", (false, false, true)),
+            ("groq", (false, false, true)),
+            ("together", (false, false, true)),
+            ("fireworks", (false, false, true)),
+            ("deepinfra", (false, false, true)),
+        ]
+        .into_iter()
+        .collect();
+        let mut seen: HashMap<&str, (bool, bool, bool)> = HashMap::new();
+        for m in c.models() {
+            for e in &m.endpoints {
+                let flags = (e.training, e.retains_prompts, e.zdr);
+                let want = documented.get(e.provider.as_str()).unwrap_or_else(|| panic!("{} undocumented", e.provider));
+                assert_eq!(&flags, want, "{} on {}", m.spec.id, e.routing_tag());
+                assert_eq!(*seen.entry(e.provider.as_str()).or_insert(flags), flags, "{}", e.provider);
+                // Zero retention rules out keeping or training on prompts.
+                assert!(!e.zdr || !(e.training || e.retains_prompts), "{} on {}", m.spec.id, e.provider);
+            }
+        }
+        assert_eq!(seen.len(), documented.len(), "every documented provider serves some model");
+    }
+
+    #[test]
+    fn distillable_follows_the_licence() {
+        let c = builtin();
+        let distillable: Vec<&str> =
+            c.models().iter().filter(|m| m.spec.distillable).map(|m| m.spec.id.as_str()).collect();
+        assert_eq!(
+            distillable,
+            [
+                "openai/gpt-oss-120b",
+                "openai/gpt-oss-20b",
+                "deepseek/deepseek-chat",
+                "deepseek/deepseek-r1",
+                "mistralai/mistral-small-3.2-24b-instruct",
+                "moonshotai/kimi-k2",
+                "qwen/qwen3-32b",
+                "qwen/qwen3-235b-a22b-2507",
+                "mistralai/mistral-nemo",
+                "qwen/qwen-2.5-coder-32b-instruct",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_advertised_price_is_the_standard_tier() {
+        let c = Catalog::build(parse_catalog(BUILTIN_CATALOG).unwrap(), |_| true).unwrap();
+        let gpt5 = c.get("openai/gpt-5").unwrap();
+        assert!(gpt5.endpoints.iter().any(|e| e.service_tier.as_deref() == Some("flex")));
+        assert_eq!(gpt5.object.pricing.prompt.to_string(), "0.00000125");
     }
 }

@@ -300,3 +300,29 @@ async fn providers_are_listed() {
     let r = env.http.get(env.url("/models/nobody/nothing/endpoints")).send().await.unwrap();
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test]
+async fn service_tier_endpoints_are_used_only_when_asked_and_told_their_tier() {
+    let extra = "[[models]]\nid = \"r/tiered\"\n\
+        [[models.endpoints]]\nprovider = \"sim\"\nmodel = \"tokens=2,prompt_tokens=10\"\nprompt = \"0.000002\"\n\
+        [[models.endpoints]]\nprovider = \"sim\"\nmodel = \"tokens=2,prompt_tokens=10\"\nprompt = \"0.000001\"\n\
+        tag = \"sim/flex\"\nservice_tier = \"flex\"\n";
+    let env = Env::start_with(extra).await;
+    let sent = |env: &Env| env.sim.requests().last().unwrap().body.clone();
+
+    let v: Value = env.chat(body("r/tiered")).await.json().await.unwrap();
+    assert_eq!(v["usage"]["cost"], 0.00002, "standard price: {v}");
+    assert!(sent(&env).get("service_tier").is_none());
+    let models: Value = env.http.get(env.url("/models")).send().await.unwrap().json().await.unwrap();
+    let listed = models["data"].as_array().unwrap().iter().find(|m| m["id"] == "r/tiered").unwrap().clone();
+    assert_eq!(listed["pricing"]["prompt"], "0.000002", "the advertised price is the standard one");
+
+    for b in [
+        body("r/tiered:floor"),
+        json!({"model": "r/tiered", "service_tier": "flex", "messages": [{"role": "user", "content": "hi"}]}),
+    ] {
+        let v: Value = env.chat(b).await.json().await.unwrap();
+        assert_eq!(v["usage"]["cost"], 0.00001, "flex price: {v}");
+        assert_eq!(sent(&env)["service_tier"], "flex", "the upstream is asked for the tier it is billed at");
+    }
+}

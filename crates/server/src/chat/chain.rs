@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use switchyard_api::{ChatRequest, ErrorType};
-use switchyard_providers::{ProviderError, Upstream};
+use switchyard_providers::{Protocol, ProviderError, Upstream};
 use switchyard_router::{Attempt, Outcome, params};
 
 use super::draft::{AttemptLog, Served};
@@ -105,8 +105,7 @@ impl Chain {
                 return Err(Lost { error: Box::new(error), provider_name });
             }
             let (upstream, served, slug) = self.resolve(attempt)?;
-            let dropped_req = params::without(&self.req, &served.dropped_parameters).map(Arc::new);
-            let req = dropped_req.unwrap_or_else(|| self.req.clone());
+            let req = self.request_for(attempt, &upstream, &served);
             let outcome = match tokio::time::timeout(self.deadline - now, op(upstream, req, served.clone())).await {
                 Ok(o) => o,
                 Err(_) => Err(ProviderError::Timeout(self.deadline - now)),
@@ -155,6 +154,20 @@ impl Chain {
             error: Box::new(ProviderError::Unsupported("no endpoint is left to try".into())),
             provider_name: String::new(),
         }))
+    }
+
+    /// The request as this endpoint gets it: without the parameters it
+    /// does not take and, on a service-tier endpoint, asking for that tier
+    /// (the tier is what its prices are for).
+    fn request_for(&self, attempt: Attempt, upstream: &Upstream, served: &Served) -> Arc<ChatRequest> {
+        let tier = attempt.endpoint(&self.state.catalog).service_tier.as_deref();
+        let tier = tier.filter(|_| matches!(upstream.config.protocol, Protocol::Openai | Protocol::Azure));
+        let tier_differs = tier.is_some_and(|t| self.req.extra.get("service_tier").and_then(|v| v.as_str()) != Some(t));
+        let mut owned = params::without(&self.req, &served.dropped_parameters);
+        if let Some(t) = tier.filter(|_| tier_differs) {
+            owned.get_or_insert_with(|| (*self.req).clone()).extra.insert("service_tier".into(), t.into());
+        }
+        owned.map_or_else(|| self.req.clone(), Arc::new)
     }
 
     fn context_of(&self, attempt: Attempt) -> u64 {
