@@ -126,6 +126,8 @@ struct Slot {
     samples: [Sample; SAMPLES],
     next_sample: u16,
     samples_len: u16,
+    /// When the latest outcome was recorded.
+    last: Instant,
 }
 
 impl Slot {
@@ -138,6 +140,7 @@ impl Slot {
             samples: [Sample::default(); SAMPLES],
             next_sample: 0,
             samples_len: 0,
+            last: base,
         }
     }
 
@@ -146,6 +149,7 @@ impl Slot {
     }
 
     fn record(&mut self, now: Instant, outcome: Outcome) {
+        self.last = self.last.max(now);
         let s = self.second_of(now);
         let ok = matches!(outcome, Outcome::Success { .. });
         let sb = &mut self.seconds[s as usize % SECOND_BUCKETS];
@@ -339,6 +343,11 @@ impl HealthBook {
     /// Percent successes over the last 30 minutes (`uptime_last_30m`).
     pub fn uptime_last_30m(&self, at: Attempt, now: Instant) -> Option<f64> {
         self.with(at, |s| Slot::uptime(&s.minutes, s.second_of(now) / 60, MINUTE_BUCKETS as u32)).flatten()
+    }
+
+    /// When the endpoint's latest outcome was recorded; `None` if never.
+    pub fn last_outcome(&self, at: Attempt) -> Option<Instant> {
+        self.with(at, |s| s.last)
     }
 
     /// How many endpoints have a slot (saw at least one outcome).

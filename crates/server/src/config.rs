@@ -139,6 +139,11 @@ pub struct RoutingSettings {
     /// Longest upstream `Retry-After` worth waiting for before retrying the
     /// same endpoint when no other endpoint is left, ms.
     pub max_retry_after_ms: u64,
+    /// Active health probes: how often to look for idle endpoints, ms
+    /// (0, the default, turns probing off; each probe is a billed call).
+    pub probe_interval_ms: u64,
+    /// An endpoint of a model in use is probed after this long without traffic, ms.
+    pub probe_idle_ms: u64,
 }
 
 impl Default for RoutingSettings {
@@ -149,6 +154,8 @@ impl Default for RoutingSettings {
             auto_models: Vec::new(),
             total_timeout_ms: 180_000,
             max_retry_after_ms: 3_000,
+            probe_interval_ms: 0,
+            probe_idle_ms: 300_000,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod config;
 mod directory;
 mod embeddings;
 mod error;
+mod probe;
 mod routes;
 pub mod state;
 pub mod sticky;
@@ -180,6 +181,7 @@ pub async fn start(
         let _ = tcp.set_nodelay(true);
     });
     let (tx, rx) = oneshot::channel::<()>();
+    probe::spawn(&state);
     let app = router(state);
     let server = tokio::spawn(async move {
         let signal = async move {

@@ -326,3 +326,30 @@ async fn service_tier_endpoints_are_used_only_when_asked_and_told_their_tier() {
         assert_eq!(sent(&env)["service_tier"], "flex", "the upstream is asked for the tier it is billed at");
     }
 }
+
+#[tokio::test]
+async fn idle_endpoints_of_models_in_use_are_probed_when_asked() {
+    let extra = format!("{}[routing]\nprobe_interval_ms = 50\nprobe_idle_ms = 20\n", pair("r/probed", "tokens=1"))
+        .replace("model = \"tokens=2\"", "model = \"status=503\"");
+    let env = Env::start_with(&extra).await;
+    // Nothing is probed before the model is used.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(env.sim.requests().len(), 0);
+    let v: Value = env.chat(body("r/probed")).await.json().await.unwrap();
+    assert_eq!(v["provider"], "Simulator");
+    let before = env.sim.requests().len();
+    // The unused endpoint (which fails) is probed until it shows as failing.
+    let mut failing = false;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let r: Value = env.http.get(env.url("/models/r/probed/endpoints")).send().await.unwrap().json().await.unwrap();
+        let eps = r["data"]["endpoints"].as_array().unwrap().clone();
+        if eps.iter().any(|e| e["tag"] == "sim-b" && e["status"] == -1) {
+            failing = true;
+            break;
+        }
+    }
+    assert!(failing, "the probed endpoint's outage shows");
+    let probes: Vec<_> = env.sim.requests()[before..].iter().map(|r| r.body.clone()).collect();
+    assert!(!probes.is_empty() && probes.iter().all(|b| b["max_tokens"] == 1), "one-token probes: {probes:?}");
+}
