@@ -22,7 +22,7 @@ pub struct EmbeddingsRequest {
     pub dimensions: Option<u32>,
     /// Routing preferences (not forwarded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<Value>,
+    pub provider: Option<crate::provider::ProviderPreferences>,
     /// End-user id; hashed before any upstream use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,

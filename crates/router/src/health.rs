@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::attempt::Attempt;
 use crate::catalog::Catalog;
-use crate::plan::Attempt;
 
 /// How many recent successes are kept for percentiles.
 pub const SAMPLES: usize = 128;

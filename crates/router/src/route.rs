@@ -47,10 +47,10 @@ use rand::Rng;
 use serde::{Serialize, Serializer};
 use switchyard_api::provider::{Partition, ProviderPreferences};
 
+use crate::attempt::Attempt;
 use crate::catalog::{Catalog, EndpointSpec, Model};
 use crate::health::HealthBook;
 use crate::params::endpoint_takes;
-use crate::plan::Attempt;
 use crate::prefs::{self, Verdict};
 use crate::resolve::{Needs, Resolved, Sort};
 

@@ -8,11 +8,13 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use switchyard_api::ChatRequest;
 use switchyard_api::embeddings::{EmbeddingsRequest, EmbeddingsResponse};
-use switchyard_providers::{ProviderError, embed};
-use switchyard_router::plan;
+use switchyard_providers::embed;
+use switchyard_router::{Needs, RouteInput, resolve, route};
 
-use crate::chat::{AttemptLog, Draft, Served};
+use crate::chat::Draft;
+use crate::chat::chain::Chain;
 use crate::error::GatewayError;
 use crate::state::AppState;
 use crate::timing::server_timing;
@@ -53,67 +55,63 @@ async fn handle(
 }
 
 async fn run(
-    state: &AppState,
+    state: &Arc<AppState>,
     req: &EmbeddingsRequest,
     model: &str,
     draft: &mut Draft,
 ) -> Result<Response, GatewayError> {
-    let plan = plan(&state.catalog, &[model]).map_err(|e| GatewayError::BadRequest(e.to_string()))?;
-    let Some(first) = plan.attempts.first() else {
-        return Err(GatewayError::NotFound(format!("No endpoints found for {model}")));
-    };
-    if !first.model(&state.catalog).spec.output_modalities.iter().any(|m| m == "embeddings") {
+    let prefs = req.provider.clone().unwrap_or_default().merged_over(&state.routing.provider);
+    let resolved = [resolve(&state.catalog, model)?];
+    if !state.catalog.models()[resolved[0].model].spec.output_modalities.iter().any(|m| m == "embeddings") {
         return Err(GatewayError::BadRequest(format!("{model} is not an embedding model")));
     }
-    crate::accept::ensure_can_pay(&draft.caller, &plan.attempts, &state.catalog)?;
-    let mut last: Option<(ProviderError, String)> = None;
-    for (i, attempt) in plan.attempts.iter().enumerate() {
-        let endpoint = attempt.endpoint(&state.catalog);
-        let Some(upstream) = state.upstreams.get(&endpoint.provider) else { continue };
-        let served = Served::new(endpoint, upstream, Vec::new());
-        let t0 = Instant::now();
-        match embed(upstream, req, &endpoint.model).await {
-            Ok(mut resp) => {
-                let upstream_time = t0.elapsed();
-                draft.attempts.push(AttemptLog::new(&served, model, "ok".into(), Some(200), upstream_time));
-                draft.served = Some(served.clone());
-                draft.usage = resp.usage.take();
-                draft.first_content = Some(Instant::now());
-                // An embedding has no finish reason; a complete answer is "stop".
-                draft.finish = Some(("stop".into(), "stop".into()));
-                let (usage, _) = draft.finish(200, None, false);
-                let out = EmbeddingsResponse {
-                    id: draft.id.clone(),
-                    object: "list".into(),
-                    model: model.to_owned(),
-                    provider: Some(served.provider_name),
-                    data: resp.data,
-                    usage: Some(usage),
-                };
-                let mut r = axum::Json(out).into_response();
-                let h = r.headers_mut();
-                h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                if let Ok(v) = HeaderValue::from_str(&draft.id) {
-                    h.insert("x-generation-id", v);
-                }
-                h.insert("server-timing", server_timing(draft.started.elapsed(), upstream_time));
-                return Ok(r);
-            }
-            Err(err) => {
-                let status = match &err {
-                    ProviderError::Upstream(f) => Some(f.status),
-                    _ => None,
-                };
-                draft.attempts.push(AttemptLog::new(&served, model, err.to_string(), status, t0.elapsed()));
-                let retry = err.retryable() && i + 1 < plan.attempts.len();
-                last = Some((err, served.provider_name));
-                if !retry {
-                    break;
-                }
-            }
-        }
+    let needs = Needs::default();
+    let input = RouteInput {
+        models: &resolved,
+        prefs: &prefs,
+        requested: &[],
+        needs: &needs,
+        service_tier: None,
+        sticky: None,
+    };
+    let routed = route(&state.catalog, &input, &state.health, Instant::now(), &mut rand::rng(), &|_, _| true)?;
+    crate::accept::ensure_can_pay(&draft.caller, &routed.attempts, &state.catalog)?;
+    // The chain's chat request stays empty: embeddings carry their own.
+    let mut chain = Chain::new(
+        state.clone(),
+        Arc::new(ChatRequest::default()),
+        routed.attempts,
+        Vec::new(),
+        prefs.fallbacks_allowed(),
+        draft.started,
+    );
+    let result =
+        chain.run(|upstream, _, served| async move { embed(&upstream, req, &served.upstream_model).await }).await;
+    draft.attempts.append(&mut chain.logs);
+    let won = result.map_err(|lost| lost.into_gateway_error(draft.attempts.len()))?;
+    let mut resp = won.value;
+    let upstream_time = won.started.elapsed();
+    draft.serving = Some((won.attempt, won.started));
+    draft.served = Some(won.served.clone());
+    draft.usage = resp.usage.take();
+    draft.first_content = Some(Instant::now());
+    // An embedding has no finish reason; a complete answer is "stop".
+    draft.finish = Some(("stop".into(), "stop".into()));
+    let (usage, _) = draft.finish(200, None, false);
+    let out = EmbeddingsResponse {
+        id: draft.id.clone(),
+        object: "list".into(),
+        model: won.slug,
+        provider: Some(won.served.provider_name),
+        data: resp.data,
+        usage: Some(usage),
+    };
+    let mut r = axum::Json(out).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(v) = HeaderValue::from_str(&draft.id) {
+        h.insert("x-generation-id", v);
     }
-    let (error, provider_name) =
-        last.ok_or_else(|| GatewayError::NotFound(format!("No endpoints found for {model}")))?;
-    Err(GatewayError::Provider { error: Box::new(error), provider_name, attempts: draft.attempts.len() })
+    h.insert("server-timing", server_timing(draft.started.elapsed(), upstream_time));
+    Ok(r)
 }

@@ -353,3 +353,17 @@ async fn idle_endpoints_of_models_in_use_are_probed_when_asked() {
     let probes: Vec<_> = env.sim.requests()[before..].iter().map(|r| r.body.clone()).collect();
     assert!(!probes.is_empty() && probes.iter().all(|b| b["max_tokens"] == 1), "one-token probes: {probes:?}");
 }
+
+#[tokio::test]
+async fn embeddings_are_routed_with_the_same_preferences() {
+    let env = Env::start().await;
+    let post = |b: Value| env.http.post(env.url("/embeddings")).bearer_auth(&env.key).json(&b).send();
+    let r = post(json!({"model": "sim/embed", "input": "hi", "provider": {"only": ["nobody"]}})).await.unwrap();
+    assert_eq!(r.status(), 404);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["availability"]["excluded_by"], json!(["allowed_providers"]));
+    let r = post(json!({"model": "sim/embed", "input": "hi", "provider": {"sort": 3}})).await.unwrap();
+    assert_eq!(r.status(), 400);
+    let r = post(json!({"model": "sim/embed", "input": "hi", "provider": {"only": ["sim"]}})).await.unwrap();
+    assert_eq!(r.status(), 200);
+}

@@ -1,6 +1,6 @@
 //! `POST /api/v1/chat/completions`: phases 1 to 6 for one request.
 
-mod chain;
+pub(crate) mod chain;
 mod draft;
 mod routing;
 mod stream;
