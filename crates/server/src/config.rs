@@ -40,6 +40,9 @@ pub struct Config {
     /// the total deadline of a request's attempts.
     #[serde(default)]
     pub routing: RoutingSettings,
+    /// Request caps: per key, and the free-model caps per account.
+    #[serde(default)]
+    pub limits: crate::ratelimit::LimitSettings,
     /// Load the built-in catalog (set false to serve only configured models).
     #[serde(default = "yes")]
     pub builtin_catalog: bool,
@@ -114,6 +117,7 @@ impl Default for Config {
             max_body_bytes: default_max_body(),
             upstream: UpstreamSettings::default(),
             routing: RoutingSettings::default(),
+            limits: crate::ratelimit::LimitSettings::default(),
             builtin_catalog: true,
             providers: Vec::new(),
             models: Vec::new(),

@@ -45,6 +45,18 @@ pub enum GatewayError {
     /// filtered out by preferences, with which filter removed which.
     #[error("{0}")]
     Route(#[from] switchyard_router::RouteError),
+    /// One of Switchyard's own request caps is full.
+    #[error("{message}")]
+    RateLimited {
+        /// What was exceeded.
+        message: String,
+        /// Requests allowed in the window.
+        limit: u32,
+        /// When the window ends, Unix ms.
+        reset_ms: i64,
+        /// Until then.
+        retry_after: std::time::Duration,
+    },
     /// A fault of the gateway itself; details are logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -64,6 +76,7 @@ impl GatewayError {
             GatewayError::Provider { error, .. } => error.error_type(),
             GatewayError::Route(e) if e.http_status() == 404 => ErrorType::NotFound,
             GatewayError::Route(_) => ErrorType::InvalidRequest,
+            GatewayError::RateLimited { .. } => ErrorType::RateLimitExceeded,
             GatewayError::Internal(_) => ErrorType::Server,
         }
     }
@@ -146,6 +159,16 @@ impl IntoResponse for GatewayError {
             && let Ok(v) = HeaderValue::from_str(&ra.as_secs().max(1).to_string())
         {
             resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        if let GatewayError::RateLimited { limit, reset_ms, retry_after, .. } = &self {
+            let h = resp.headers_mut();
+            h.insert("x-ratelimit-limit", HeaderValue::from(*limit));
+            h.insert("x-ratelimit-remaining", HeaderValue::from(0));
+            h.insert("x-ratelimit-reset", HeaderValue::from(*reset_ms));
+            h.insert(
+                axum::http::header::RETRY_AFTER,
+                HeaderValue::from(retry_after.as_secs_f64().ceil().max(1.0) as u64),
+            );
         }
         resp
     }

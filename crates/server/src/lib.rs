@@ -12,6 +12,7 @@ mod directory;
 mod embeddings;
 mod error;
 mod probe;
+pub mod ratelimit;
 mod routes;
 pub mod state;
 pub mod sticky;
@@ -170,6 +171,7 @@ pub async fn start(
         routing: config.routing.clone(),
         health,
         sticky: sticky::StickyBook::default(),
+        limiter: ratelimit::RateLimiter::new(config.limits.clone()),
     });
 
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -36,4 +36,6 @@ pub struct AppState {
     pub health: HealthBook,
     /// Conversations pinned to the provider that served them.
     pub sticky: StickyBook,
+    /// Request caps.
+    pub limiter: crate::ratelimit::RateLimiter,
 }

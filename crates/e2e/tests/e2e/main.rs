@@ -10,6 +10,7 @@ mod chat;
 mod common;
 mod embeddings;
 mod errors;
+mod limits;
 mod matrix;
 mod native;
 mod openai_client;

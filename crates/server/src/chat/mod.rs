@@ -82,6 +82,10 @@ async fn run(
     draft.routing = Some(routed.explain(state, &model));
     draft.conversation = Some(routed.conversation);
     crate::accept::ensure_can_pay(&draft.caller, &routed.route.attempts, &state.catalog)?;
+    if routed.is_free_model(state) {
+        let account = &draft.caller.key.account_id;
+        state.limiter.check_free(&state.store, account, switchyard_store::now_ms()).await?;
+    }
 
     // Phase 4: execute, falling back on failures another endpoint may not have.
     let fallbacks_allowed = routed.fallbacks_allowed();

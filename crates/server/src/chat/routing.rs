@@ -40,6 +40,13 @@ impl Routed {
         self.prefs.fallbacks_allowed()
     }
 
+    /// A request for a free model (`:free`, or the free router): the
+    /// free-model caps apply (reference §8.1).
+    pub fn is_free_model(&self, state: &AppState) -> bool {
+        self.strategy == "free"
+            || self.route.attempts.first().is_some_and(|a| a.model(&state.catalog).spec.id.ends_with(":free"))
+    }
+
     /// The routing explanation kept in the generation record and returned
     /// as `openrouter_metadata`.
     pub fn explain(&self, state: &AppState, requested_model: &str) -> Value {
