@@ -57,6 +57,13 @@ enum Command {
         #[command(subcommand)]
         action: CreditsAction,
     },
+    /// Inspect and reconcile the credit ledger.
+    Ledger {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        action: LedgerAction,
+    },
     /// Inspect the configuration.
     Config {
         #[command(flatten)]
@@ -111,6 +118,10 @@ enum KeysAction {
         /// Spend limit in USD.
         #[arg(long)]
         limit: Option<String>,
+        /// When the limit starts over: `daily`, `weekly` (Monday) or
+        /// `monthly`, at UTC midnight (default: never).
+        #[arg(long, requires = "limit")]
+        limit_reset: Option<switchyard_store::LimitReset>,
         /// Account id (default: the operator's account).
         #[arg(long)]
         account: Option<String>,
@@ -152,6 +163,22 @@ enum CreditsAction {
         /// Account id (default: the operator's account).
         #[arg(long)]
         account: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerAction {
+    /// Check, for every account, that its usage debits match its generations
+    /// one for one; exits 1 on any mismatch.
+    Verify,
+    /// Print the latest ledger rows, newest first, with the running balance.
+    Show {
+        /// Only this account.
+        #[arg(long)]
+        account: Option<String>,
+        /// How many rows.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
     },
 }
 
@@ -224,6 +251,7 @@ async fn run() -> Result<()> {
         Command::Serve { common, listen } => serve(common, listen).await,
         Command::Keys { common, action } => keys(common, action).await,
         Command::Credits { common, action } => credits(common, action).await,
+        Command::Ledger { common, action } => ledger(common, action).await,
         Command::Config { common, action } => config(common, action),
         Command::Models { common, action } => models(common, action),
         Command::Sim { listen, no_record } => {
@@ -273,10 +301,17 @@ async fn keys(common: Common, action: KeysAction) -> Result<()> {
     let cfg = load_config(&common)?;
     let store = open_store(&cfg).await?;
     match action {
-        KeysAction::Create { name, management, limit, account } => {
+        KeysAction::Create { name, management, limit, limit_reset, account } => {
             let account = account_or_default(&store, account).await?;
             let limit = limit.map(|l| NanoUsd::parse_usd(&l)).transpose()?;
-            let key = store.create_key(&account, &name, management, limit).await?;
+            let spec = switchyard_store::KeySpec {
+                name: name.clone(),
+                is_management: management,
+                limit,
+                limit_reset,
+                ..Default::default()
+            };
+            let key = store.create_key_with(&account, &spec).await?;
             println!("{}", key.plaintext);
             eprintln!("Key `{name}` created (hash {}). It is shown only once.", key.record.hash);
         }
@@ -349,6 +384,108 @@ async fn credits(common: Common, action: CreditsAction) -> Result<()> {
         }
     }
     store.close().await;
+    Ok(())
+}
+
+async fn ledger(common: Common, action: LedgerAction) -> Result<()> {
+    let cfg = load_config(&common)?;
+    let store = open_store(&cfg).await?;
+    let consistent = match action {
+        LedgerAction::Verify => ledger_verify(&store).await,
+        LedgerAction::Show { account, limit } => ledger_show(&store, account.as_deref(), limit).await.map(|()| true),
+    };
+    store.close().await;
+    if !consistent? {
+        // A finding, not a failure of the command: no error trace, exit 1.
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// One line per account: `OK` or `MISMATCH`, the totals, and the first
+/// offending generations and ledger rows. True when every account is OK.
+async fn ledger_verify(store: &Store) -> Result<bool> {
+    let checks = store.verify_ledger().await?;
+    let mut bad = 0;
+    for c in &checks {
+        let who = if c.account_name.is_empty() {
+            c.account_id.clone()
+        } else {
+            format!("{} ({})", c.account_id, c.account_name)
+        };
+        if c.is_ok() {
+            println!(
+                "OK        {who}: {} costed generations, usage {} matches the ledger",
+                c.costed_generations,
+                usd(c.generations_cost)
+            );
+            continue;
+        }
+        bad += 1;
+        let mut line = format!(
+            "MISMATCH  {who}: ledger usage {}, generations cost {}, difference {}",
+            usd(c.ledger_usage),
+            usd(c.generations_cost),
+            usd(c.difference())
+        );
+        let list = |o: &switchyard_store::Offenders| {
+            let more = if o.count > o.ids.len() as u64 { ", ..." } else { "" };
+            format!("{} ({}{more})", o.count, o.ids.join(", "))
+        };
+        if c.bad_generations.count > 0 {
+            line.push_str(&format!(
+                "; generations without exactly one matching usage row: {}",
+                list(&c.bad_generations)
+            ));
+        }
+        if c.orphan_rows.count > 0 {
+            line.push_str(&format!("; usage rows without their generation: {}", list(&c.orphan_rows)));
+        }
+        println!("{line}");
+    }
+    if bad > 0 {
+        eprintln!("the ledger does not match the generations of {bad} of {} account(s)", checks.len());
+        return Ok(false);
+    }
+    println!("ledger consistent for {} account(s)", checks.len());
+    Ok(true)
+}
+
+/// `$1.5`, `-$0.25`.
+fn usd(n: NanoUsd) -> String {
+    if n.0 < 0 { format!("-${}", NanoUsd(n.0.saturating_neg())) } else { format!("${n}") }
+}
+
+/// The latest ledger rows, newest first.
+async fn ledger_show(store: &Store, account: Option<&str>, limit: i64) -> Result<()> {
+    println!(
+        "{:>8}  {:<23}  {:<21}  {:<10}  {:>16}  {:>16}  {:<28}  note",
+        "id", "time (UTC)", "account", "kind", "amount_usd", "balance_usd", "generation"
+    );
+    for e in store.ledger_entries(account, limit).await? {
+        let ms = e.created_at;
+        let secs = ms.rem_euclid(switchyard_store::DAY_MS) / 1000;
+        let time = format!(
+            "{} {:02}:{:02}:{:02}.{:03}",
+            switchyard_store::utc_date(switchyard_store::utc_day(ms)),
+            secs / 3600,
+            secs % 3600 / 60,
+            secs % 60,
+            ms.rem_euclid(1000)
+        );
+        let line = format!(
+            "{:>8}  {:<23}  {:<21}  {:<10}  {:>16}  {:>16}  {:<28}  {}",
+            e.id,
+            time,
+            e.account_id,
+            e.kind,
+            e.amount.to_string(),
+            e.balance.to_string(),
+            e.generation_id.as_deref().unwrap_or("-"),
+            e.note.as_deref().unwrap_or("")
+        );
+        println!("{}", line.trim_end());
+    }
     Ok(())
 }
 

@@ -26,7 +26,8 @@ pub async fn accept_inference(
     Ok((caller, bytes))
 }
 
-/// A prepaid account with no balance may still use free endpoints only.
+/// A prepaid account with no balance, or a key that has spent its limit in
+/// the current period, may still use free endpoints only.
 pub fn ensure_can_pay(caller: &Caller, attempts: &[Attempt], catalog: &Catalog) -> Result<(), GatewayError> {
     let all_free = attempts.iter().all(|a| a.endpoint(catalog).is_free());
     if caller.key.billing == Billing::Prepaid && !all_free && caller.account.balance().0 <= 0 {
@@ -34,6 +35,9 @@ pub fn ensure_can_pay(caller: &Caller, attempts: &[Attempt], catalog: &Catalog) 
             "Insufficient credits: this account's balance is exhausted. Add credits with `switchyard credits grant`"
                 .into(),
         ));
+    }
+    if !all_free {
+        caller.ensure_within_key_limit()?;
     }
     Ok(())
 }

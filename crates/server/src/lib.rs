@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod accept;
+mod activity;
 pub mod auth;
 mod body;
 pub mod chat;
@@ -11,6 +12,8 @@ pub mod config;
 mod directory;
 mod embeddings;
 mod error;
+mod keys_api;
+mod presets;
 mod probe;
 pub mod ratelimit;
 mod routes;
@@ -212,6 +215,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/key", get(routes::key))
         .route("/auth/key", get(routes::key))
         .route("/credits", get(routes::credits))
+        .route("/keys", get(keys_api::list).post(keys_api::create))
+        .route("/keys/{hash}", get(keys_api::get_one).patch(keys_api::update).delete(keys_api::delete))
+        .route("/activity", get(activity::activity))
+        .route("/presets", get(presets::list))
+        .route("/presets/{slug}", get(presets::get_one).put(presets::put).delete(presets::delete))
         .route("/generation", get(routes::generation))
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()

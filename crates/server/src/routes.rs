@@ -40,33 +40,29 @@ fn list_models(state: &AppState, keep: impl Fn(&ModelObject) -> bool) -> Respons
     Json(json!({ "data": data, "total_count": data.len(), "links": { "next": null } })).into_response()
 }
 
-/// `GET /api/v1/key`: the calling key.
+/// `GET /api/v1/key`: the calling key, its limit and its spend per UTC
+/// day, week (from Monday) and month.
 pub async fn key(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, GatewayError> {
     let caller = state.auth.authenticate(&headers).await?;
     // Usage changes with every request: read it fresh, not from the auth cache.
     let fresh = state.store.key_by_hash(&caller.key.hash).await?;
     let k = fresh.as_ref().unwrap_or(&caller.key);
+    let usage = state.store.key_period_usage(&k.hash, state.auth.now_ms()).await?;
     let credits = state.store.credits(&k.account_id).await?;
-    let usd = |n: switchyard_api::NanoUsd| n.as_usd_f64();
-    Ok(Json(json!({ "data": {
-        "label": k.label,
-        "name": k.name,
-        "limit": k.limit.map(usd),
-        "limit_reset": Value::Null,
-        "limit_remaining": k.limit.map(|l| usd(switchyard_api::NanoUsd(l.0 - k.usage.0))),
-        "include_byok_in_limit": false,
-        "usage": usd(k.usage),
-        "usage_daily": Value::Null,
-        "usage_weekly": Value::Null,
-        "usage_monthly": Value::Null,
-        "byok_usage": 0.0,
-        "is_free_tier": credits.total_credits.0 == 0,
-        "is_management_key": k.is_management,
-        "is_provisioning_key": k.is_management,
-        "expires_at": Value::Null,
-        "rate_limit": { "requests": -1, "interval": "10s", "note": "Switchyard sets no request-rate limit on this key" },
-    }}))
-    .into_response())
+    let mut data = crate::keys_api::key_object(k, &usage);
+    for (name, value) in [
+        ("is_free_tier", json!(credits.total_credits.0 == 0)),
+        ("is_management_key", json!(k.is_management)),
+        ("is_provisioning_key", json!(k.is_management)),
+        ("creator_user_id", Value::Null),
+        (
+            "rate_limit",
+            json!({ "requests": -1, "interval": "10s", "note": "Switchyard sets no request-rate limit on this key" }),
+        ),
+    ] {
+        data.insert(name.to_owned(), value);
+    }
+    Ok(Json(json!({ "data": data })).into_response())
 }
 
 /// `GET /api/v1/credits`: the account's totals.
@@ -136,6 +132,7 @@ pub async fn generation(
         status: g.status,
         error: g.error,
         provider_responses: g.attempts,
+        preset_id: crate::presets::recorded(g.routing.as_ref()),
         routing: g.routing,
         ..Generation::default()
     };
@@ -145,19 +142,8 @@ pub async fn generation(
 /// RFC 3339 UTC timestamp from Unix milliseconds, without a date crate.
 pub fn chrono_like_iso(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
+    let (y, m, d) = switchyard_store::civil_from_days(secs.div_euclid(86_400));
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
         rem / 3600,

@@ -6,6 +6,7 @@ use sqlx::Row;
 use switchyard_api::NanoUsd;
 
 use crate::accounts::Billing;
+use crate::period::LimitReset;
 use crate::{Store, StoreError, now_ms};
 
 /// Prefix of every Switchyard key.
@@ -30,12 +31,75 @@ pub struct KeyRecord {
     pub disabled: bool,
     /// Spend cap, if any.
     pub limit: Option<NanoUsd>,
-    /// Spend so far.
+    /// When the cap starts over; `None`: it never does (lifetime spend).
+    pub limit_reset: Option<LimitReset>,
+    /// Whether BYOK spend counts against the cap (there is no BYOK spend yet).
+    pub include_byok_in_limit: bool,
+    /// Spend so far, over the key's lifetime.
     pub usage: NanoUsd,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// Unix milliseconds of the last change.
+    pub updated_at: i64,
     /// Unix milliseconds, if it expires.
     pub expires_at: Option<i64>,
+}
+
+/// What a new key is made with.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeySpec {
+    /// Name shown in lists.
+    pub name: String,
+    /// A management key (manages keys; no inference).
+    pub is_management: bool,
+    /// Spend cap.
+    pub limit: Option<NanoUsd>,
+    /// When the cap starts over.
+    pub limit_reset: Option<LimitReset>,
+    /// Whether BYOK spend counts against the cap.
+    pub include_byok_in_limit: bool,
+    /// Unix milliseconds after which the key is refused.
+    pub expires_at: Option<i64>,
+}
+
+/// A change to a key; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// Disable or re-enable.
+    pub disabled: Option<bool>,
+    /// New cap (`Some(None)` removes it).
+    pub limit: Option<Option<NanoUsd>>,
+    /// New reset period (`Some(None)`: never).
+    pub limit_reset: Option<Option<LimitReset>>,
+    /// Whether BYOK spend counts against the cap.
+    pub include_byok_in_limit: Option<bool>,
+}
+
+/// A key's spend in the UTC day, week (from Monday) and calendar month
+/// containing an instant, summed from its generations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeriodUsage {
+    /// This UTC day.
+    pub daily: NanoUsd,
+    /// This UTC week, Monday to Sunday.
+    pub weekly: NanoUsd,
+    /// This UTC calendar month.
+    pub monthly: NanoUsd,
+}
+
+impl PeriodUsage {
+    /// The spend that counts against a limit with this reset; `lifetime`
+    /// when it never resets.
+    pub fn for_reset(&self, reset: Option<LimitReset>, lifetime: NanoUsd) -> NanoUsd {
+        match reset {
+            None => lifetime,
+            Some(LimitReset::Daily) => self.daily,
+            Some(LimitReset::Weekly) => self.weekly,
+            Some(LimitReset::Monthly) => self.monthly,
+        }
+    }
 }
 
 /// A freshly created key: the only time its plaintext exists.
@@ -66,7 +130,29 @@ fn label_of(plaintext: &str) -> String {
 }
 
 const KEY_COLUMNS: &str = "k.hash, k.account_id, a.billing, k.name, k.label, k.is_management, k.disabled, \
-     k.limit_nano, k.usage_nano, k.created_at, k.expires_at";
+     k.limit_nano, k.limit_reset, k.include_byok_in_limit, k.usage_nano, k.created_at, k.updated_at, k.expires_at";
+
+/// Sums of cost per UTC day, week and month (`$1..$6`: their bounds) over
+/// generations from `$7` on; the caller adds the `WHERE` filter.
+const PERIOD_SUMS: &str = "CAST(COALESCE(SUM(CASE WHEN created_at >= $1 AND created_at < $2 THEN cost_nano ELSE 0 END), 0) AS BIGINT) AS daily, \
+     CAST(COALESCE(SUM(CASE WHEN created_at >= $3 AND created_at < $4 THEN cost_nano ELSE 0 END), 0) AS BIGINT) AS weekly, \
+     CAST(COALESCE(SUM(CASE WHEN created_at >= $5 AND created_at < $6 THEN cost_nano ELSE 0 END), 0) AS BIGINT) AS monthly";
+
+fn period_usage_from_row(row: &sqlx::any::AnyRow) -> Result<PeriodUsage, StoreError> {
+    Ok(PeriodUsage {
+        daily: NanoUsd(row.try_get("daily")?),
+        weekly: NanoUsd(row.try_get("weekly")?),
+        monthly: NanoUsd(row.try_get("monthly")?),
+    })
+}
+
+/// The bounds `PERIOD_SUMS` binds, then the earliest of them.
+fn period_bounds(now_ms: i64) -> ([i64; 6], i64) {
+    let (ds, de) = LimitReset::Daily.window(now_ms);
+    let (ws, we) = LimitReset::Weekly.window(now_ms);
+    let (ms, me) = LimitReset::Monthly.window(now_ms);
+    ([ds, de, ws, we, ms, me], ws.min(ms))
+}
 
 fn key_from_row(row: &sqlx::any::AnyRow) -> Result<KeyRecord, StoreError> {
     let billing: String = row.try_get("billing")?;
@@ -79,10 +165,23 @@ fn key_from_row(row: &sqlx::any::AnyRow) -> Result<KeyRecord, StoreError> {
         is_management: row.try_get::<i64, _>("is_management")? != 0,
         disabled: row.try_get::<i64, _>("disabled")? != 0,
         limit: row.try_get::<Option<i64>, _>("limit_nano")?.map(NanoUsd),
+        limit_reset: row
+            .try_get::<Option<String>, _>("limit_reset")?
+            .map(|r| r.parse::<LimitReset>())
+            .transpose()
+            .map_err(StoreError::Corrupt)?,
+        include_byok_in_limit: row.try_get::<i64, _>("include_byok_in_limit")? != 0,
         usage: NanoUsd(row.try_get("usage_nano")?),
         created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
         expires_at: row.try_get("expires_at")?,
     })
+}
+
+/// A value bound to a dynamically built statement.
+enum Arg {
+    Text(Option<String>),
+    Int(Option<i64>),
 }
 
 impl Store {
@@ -94,6 +193,12 @@ impl Store {
         is_management: bool,
         limit: Option<NanoUsd>,
     ) -> Result<NewKey, StoreError> {
+        let spec = KeySpec { name: name.to_owned(), is_management, limit, ..KeySpec::default() };
+        self.create_key_with(account_id, &spec).await
+    }
+
+    /// Creates a key with every setting; the plaintext is returned once.
+    pub async fn create_key_with(&self, account_id: &str, spec: &KeySpec) -> Result<NewKey, StoreError> {
         let account = self.account(account_id).await?;
         let plaintext = generate_key();
         let now = now_ms();
@@ -101,54 +206,208 @@ impl Store {
             hash: hash_key(&plaintext),
             account_id: account.id,
             billing: account.billing,
-            name: name.to_owned(),
+            name: spec.name.clone(),
             label: label_of(&plaintext),
-            is_management,
+            is_management: spec.is_management,
             disabled: false,
-            limit,
+            limit: spec.limit,
+            limit_reset: spec.limit_reset,
+            include_byok_in_limit: spec.include_byok_in_limit,
             usage: NanoUsd::ZERO,
             created_at: now,
-            expires_at: None,
+            updated_at: now,
+            expires_at: spec.expires_at,
         };
         sqlx::query(
-            "INSERT INTO api_keys (hash, account_id, name, label, is_management, disabled, limit_nano, usage_nano, created_at, updated_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, 0, $6, 0, $7, $8, NULL)",
+            "INSERT INTO api_keys (hash, account_id, name, label, is_management, disabled, limit_nano, usage_nano, created_at, updated_at, expires_at, limit_reset, include_byok_in_limit) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, 0, $7, $8, $9, $10, $11)",
         )
         .bind(&record.hash)
         .bind(&record.account_id)
         .bind(&record.name)
         .bind(&record.label)
-        .bind(i64::from(is_management))
-        .bind(limit.map(|l| l.0))
+        .bind(i64::from(record.is_management))
+        .bind(record.limit.map(|l| l.0))
         .bind(now)
         .bind(now)
+        .bind(record.expires_at)
+        .bind(record.limit_reset.map(|r| r.as_str().to_owned()))
+        .bind(i64::from(record.include_byok_in_limit))
         .execute(self.pool())
         .await?;
         Ok(NewKey { plaintext, record })
     }
 
-    /// The key with this hash, if any.
+    /// The key with this hash, if any (deleted keys are gone).
     pub async fn key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError> {
-        let sql =
-            format!("SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.hash = $1");
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id \
+             WHERE k.hash = $1 AND k.deleted_at IS NULL"
+        );
         let row = sqlx::query(&sql).bind(hash).fetch_optional(self.pool()).await?;
         row.as_ref().map(key_from_row).transpose()
     }
 
-    /// Every key, oldest first.
+    /// Every key that is not deleted, oldest first.
     pub async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
         let sql = format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id ORDER BY k.created_at, k.hash"
+            "SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id \
+             WHERE k.deleted_at IS NULL ORDER BY k.created_at, k.hash"
         );
         let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
         rows.iter().map(key_from_row).collect()
+    }
+
+    /// A page of an account's inference keys (management keys are not
+    /// listed), oldest first; disabled ones only when asked.
+    pub async fn account_keys(
+        &self,
+        account_id: &str,
+        include_disabled: bool,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        let disabled = if include_disabled { "" } else { " AND k.disabled = 0" };
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id \
+             WHERE k.account_id = $1 AND k.is_management = 0 AND k.deleted_at IS NULL{disabled} \
+             ORDER BY k.created_at, k.hash LIMIT $2 OFFSET $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(account_id)
+            .bind(i64::from(limit))
+            .bind(i64::from(offset))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    /// Applies a change to a key that is not deleted; false if there is none.
+    pub async fn update_key(&self, hash: &str, patch: &KeyPatch) -> Result<bool, StoreError> {
+        let mut sets: Vec<String> = Vec::new();
+        let mut args: Vec<Arg> = Vec::new();
+        let mut set = |column: &str, arg: Arg| {
+            args.push(arg);
+            sets.push(format!("{column} = ${}", args.len()));
+        };
+        if let Some(name) = &patch.name {
+            set("name", Arg::Text(Some(name.clone())));
+        }
+        if let Some(disabled) = patch.disabled {
+            set("disabled", Arg::Int(Some(i64::from(disabled))));
+        }
+        if let Some(limit) = patch.limit {
+            set("limit_nano", Arg::Int(limit.map(|l| l.0)));
+        }
+        if let Some(reset) = patch.limit_reset {
+            set("limit_reset", Arg::Text(reset.map(|r| r.as_str().to_owned())));
+        }
+        if let Some(byok) = patch.include_byok_in_limit {
+            set("include_byok_in_limit", Arg::Int(Some(i64::from(byok))));
+        }
+        set("updated_at", Arg::Int(Some(now_ms())));
+        let sql =
+            format!("UPDATE api_keys SET {} WHERE hash = ${} AND deleted_at IS NULL", sets.join(", "), args.len() + 1);
+        let mut q = sqlx::query(&sql);
+        for arg in args {
+            q = match arg {
+                Arg::Text(v) => q.bind(v),
+                Arg::Int(v) => q.bind(v),
+            };
+        }
+        let done = q.bind(hash).execute(self.pool()).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Deletes a key: it stops working and leaves every list; its
+    /// generations (and their cost) stay. False if there was none.
+    pub async fn delete_key(&self, hash: &str) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE api_keys SET deleted_at = $1, disabled = 1, updated_at = $2 WHERE hash = $3 AND deleted_at IS NULL",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(hash)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// A key's spend in the UTC day, week and month containing `now_ms`.
+    pub async fn key_period_usage(&self, hash: &str, now_ms: i64) -> Result<PeriodUsage, StoreError> {
+        let (b, from) = period_bounds(now_ms);
+        let sql = format!("SELECT {PERIOD_SUMS} FROM generations WHERE key_hash = $7 AND created_at >= $8");
+        let row = sqlx::query(&sql)
+            .bind(b[0])
+            .bind(b[1])
+            .bind(b[2])
+            .bind(b[3])
+            .bind(b[4])
+            .bind(b[5])
+            .bind(hash)
+            .bind(from)
+            .fetch_one(self.pool())
+            .await?;
+        period_usage_from_row(&row)
+    }
+
+    /// Every key's spend in the UTC day, week and month containing
+    /// `now_ms`, for one account (keys that spent nothing are absent).
+    pub async fn account_period_usage(
+        &self,
+        account_id: &str,
+        now_ms: i64,
+    ) -> Result<std::collections::HashMap<String, PeriodUsage>, StoreError> {
+        let (b, from) = period_bounds(now_ms);
+        let sql = format!(
+            "SELECT key_hash, {PERIOD_SUMS} FROM generations WHERE account_id = $7 AND created_at >= $8 GROUP BY key_hash"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(b[0])
+            .bind(b[1])
+            .bind(b[2])
+            .bind(b[3])
+            .bind(b[4])
+            .bind(b[5])
+            .bind(account_id)
+            .bind(from)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get::<String, _>("key_hash")?, period_usage_from_row(r)?))).collect()
+    }
+
+    /// What a key has spent in `[start, end)` (Unix ms), or over its whole
+    /// life when `window` is `None`: the number its limit is checked against.
+    pub async fn key_usage_in(&self, hash: &str, window: Option<(i64, i64)>) -> Result<NanoUsd, StoreError> {
+        let row = match window {
+            None => {
+                sqlx::query("SELECT usage_nano AS used FROM api_keys WHERE hash = $1")
+                    .bind(hash)
+                    .fetch_optional(self.pool())
+                    .await?
+            }
+            Some((start, end)) => Some(
+                sqlx::query(
+                    "SELECT CAST(COALESCE(SUM(cost_nano), 0) AS BIGINT) AS used FROM generations \
+                     WHERE key_hash = $1 AND created_at >= $2 AND created_at < $3",
+                )
+                .bind(hash)
+                .bind(start)
+                .bind(end)
+                .fetch_one(self.pool())
+                .await?,
+            ),
+        };
+        Ok(row.map(|r| r.try_get("used")).transpose()?.map(NanoUsd).unwrap_or_default())
     }
 
     /// Disables or re-enables the key whose hash, name or label matches
     /// `which` exactly; returns how many keys changed.
     pub async fn set_key_disabled(&self, which: &str, disabled: bool) -> Result<u64, StoreError> {
         let done = sqlx::query(
-            "UPDATE api_keys SET disabled = $1, updated_at = $2 WHERE hash = $3 OR name = $4 OR label = $5",
+            "UPDATE api_keys SET disabled = $1, updated_at = $2 \
+             WHERE (hash = $3 OR name = $4 OR label = $5) AND deleted_at IS NULL",
         )
         .bind(i64::from(disabled))
         .bind(now_ms())

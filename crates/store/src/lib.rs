@@ -5,9 +5,13 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod activity;
 mod generations;
 mod keys;
+mod ledger;
 mod migrate;
+mod period;
+mod presets;
 mod writer;
 
 use std::path::Path;
@@ -18,8 +22,12 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 pub use accounts::{Account, Billing, Credits};
+pub use activity::{ActivityRow, DAY_MS, parse_utc_date, utc_date, utc_day};
 pub use generations::GenerationRecord;
-pub use keys::{KeyRecord, NewKey, generate_key, hash_key};
+pub use keys::{KeyPatch, KeyRecord, KeySpec, NewKey, PeriodUsage, generate_key, hash_key};
+pub use ledger::{LedgerCheck, LedgerEntry, MAX_REPORTED, Offenders};
+pub use period::{LimitReset, civil_from_days, days_from_civil, days_in_month};
+pub use presets::{PRESET_SLUG_MAX, Preset, valid_preset_slug};
 pub use writer::{GenerationSink, GenerationWriter};
 
 /// A storage failure.

@@ -7,10 +7,14 @@ use crate::{Backend, Store, StoreError, now_ms};
 const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_generation_routing.sql")),
+    (3, include_str!("../migrations/sqlite/0003_key_limits.sql")),
+    (4, include_str!("../migrations/sqlite/0004_presets.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_generation_routing.sql")),
+    (3, include_str!("../migrations/postgres/0003_key_limits.sql")),
+    (4, include_str!("../migrations/postgres/0004_presets.sql")),
 ];
 
 /// Applies every migration newer than the database's version, each in its

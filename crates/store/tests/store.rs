@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use serde_json::json;
 use switchyard_api::NanoUsd;
 use switchyard_store::{Billing, GenerationRecord, GenerationWriter, Store, hash_key, now_ms};
@@ -93,17 +95,143 @@ async fn sqlite_file_store() {
 
 #[tokio::test]
 async fn postgres_store() {
-    use sqlx::{Connection, Executor};
-    let admin_url =
-        std::env::var("SWITCHYARD_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = format!("switchyard_test_{}", std::process::id());
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("Postgres at SWITCHYARD_TEST_POSTGRES");
-    // WITH (FORCE): a connection the pool is still closing must not fail the drop.
-    admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.unwrap();
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
-    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-    let store = Store::connect(&url).await.unwrap();
+    let pg = common::fresh_postgres("store").await;
+    let store = Store::connect(&pg.url).await.unwrap();
     exercise(store.clone()).await;
     store.close().await;
-    admin.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str()).await.unwrap();
+    pg.drop_db().await;
+}
+
+/// Unix ms of a UTC date and time.
+fn utc(y: i64, m: u32, d: u32, h: i64, min: i64, s: i64, ms: i64) -> i64 {
+    switchyard_store::days_from_civil(y, m, d) * 86_400_000 + ((h * 60 + min) * 60 + s) * 1000 + ms
+}
+
+/// Key settings, spend per UTC period (across a Sunday→Monday, a leap day
+/// and a new year), listing, changes and deletion.
+async fn key_limits(store: Store) {
+    use switchyard_store::{KeyPatch, KeySpec, LimitReset, PeriodUsage};
+    let acct = store.create_account("limits", Billing::Postpaid).await.unwrap();
+    let other = store.create_account("other", Billing::Postpaid).await.unwrap();
+    let spec = KeySpec {
+        name: "capped".into(),
+        limit: Some(NanoUsd(5_000)),
+        limit_reset: Some(LimitReset::Weekly),
+        include_byok_in_limit: true,
+        expires_at: Some(utc(2099, 1, 1, 0, 0, 0, 0)),
+        ..KeySpec::default()
+    };
+    let key = store.create_key_with(&acct.id, &spec).await.unwrap();
+    let h = key.record.hash.clone();
+    assert_eq!(store.key_by_hash(&h).await.unwrap().unwrap(), key.record);
+    let sibling = store.create_key(&acct.id, "sibling", false, None).await.unwrap().record.hash;
+    let stranger = store.create_key(&other.id, "stranger", false, None).await.unwrap().record.hash;
+    store.create_key(&acct.id, "admin", true, None).await.unwrap();
+
+    // 2024-02-29 is a Thursday, 2024-03-03 a Sunday, 2024-03-04 a Monday,
+    // 2024-12-30 a Monday.
+    let spent = [
+        (utc(2024, 2, 29, 12, 0, 0, 0), 100),
+        (utc(2024, 3, 3, 23, 0, 0, 0), 10),
+        (utc(2024, 3, 4, 1, 0, 0, 0), 1),
+        (utc(2024, 12, 31, 23, 59, 59, 999), 1_000),
+        (utc(2025, 1, 1, 0, 0, 0, 0), 10_000),
+    ];
+    let mut batch: Vec<GenerationRecord> = spent
+        .iter()
+        .enumerate()
+        .map(|(i, &(at, cost))| record(&format!("lim-{i}"), &acct.id, &h, cost).with_created(at))
+        .collect();
+    batch.push(record("lim-sib", &acct.id, &sibling, 7).with_created(utc(2024, 3, 4, 2, 0, 0, 0)));
+    batch.push(record("lim-other", &other.id, &stranger, 9).with_created(utc(2024, 3, 4, 2, 0, 0, 0)));
+    store.insert_generations(&batch).await.unwrap();
+
+    let usage = |daily, weekly, monthly| PeriodUsage {
+        daily: NanoUsd(daily),
+        weekly: NanoUsd(weekly),
+        monthly: NanoUsd(monthly),
+    };
+    let cases = [
+        // A period is [start, next reset): the leap day's week runs to Sunday 03-03.
+        (utc(2024, 2, 29, 13, 0, 0, 0), usage(100, 110, 100)),
+        (utc(2024, 3, 1, 0, 0, 0, 0), usage(0, 110, 11)),
+        (utc(2024, 3, 3, 23, 30, 0, 0), usage(10, 110, 11)),
+        (utc(2024, 3, 4, 12, 0, 0, 0), usage(1, 1, 11)),
+        (utc(2024, 12, 31, 23, 59, 59, 999), usage(1_000, 11_000, 1_000)),
+        (utc(2025, 1, 1, 0, 0, 0, 0), usage(10_000, 11_000, 10_000)),
+    ];
+    for (now, want) in cases {
+        assert_eq!(store.key_period_usage(&h, now).await.unwrap(), want, "at {now}");
+        let all = store.account_period_usage(&acct.id, now).await.unwrap();
+        assert_eq!(all.get(&h).copied().unwrap_or_default(), want, "account view at {now}");
+        assert!(!all.contains_key(&stranger), "another account's key");
+        let weekly = store.key_usage_in(&h, Some(LimitReset::Weekly.window(now))).await.unwrap();
+        assert_eq!(weekly, want.weekly, "limit window at {now}");
+    }
+    let monday = store.account_period_usage(&acct.id, utc(2024, 3, 4, 12, 0, 0, 0)).await.unwrap();
+    assert_eq!(monday[&sibling], usage(7, 7, 7));
+    // Crossing midnight into a new year: the daily window starts over.
+    let daily = |now| store.key_usage_in(&h, Some(LimitReset::Daily.window(now)));
+    assert_eq!(daily(utc(2024, 12, 31, 23, 59, 59, 999)).await.unwrap(), NanoUsd(1_000));
+    assert_eq!(daily(utc(2025, 1, 1, 0, 0, 0, 0)).await.unwrap(), NanoUsd(10_000));
+    assert_eq!(daily(utc(2025, 1, 2, 0, 0, 0, 0)).await.unwrap(), NanoUsd::ZERO);
+    // Without a reset the limit counts the key's whole life.
+    assert_eq!(store.key_usage_in(&h, None).await.unwrap(), NanoUsd(11_111));
+    assert_eq!(store.key_usage_in("no-such-key", None).await.unwrap(), NanoUsd::ZERO);
+
+    // Listing: inference keys of the account only, disabled ones on request.
+    let names = |keys: Vec<switchyard_store::KeyRecord>| {
+        let mut n: Vec<String> = keys.into_iter().map(|k| k.name).collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(store.account_keys(&acct.id, false, 0, 100).await.unwrap()), ["capped", "sibling"]);
+    assert_eq!(store.account_keys(&acct.id, false, 1, 100).await.unwrap().len(), 1);
+    assert_eq!(store.account_keys(&acct.id, false, 0, 1).await.unwrap().len(), 1);
+    let patch = KeyPatch {
+        name: Some("renamed".into()),
+        disabled: Some(true),
+        limit: Some(None),
+        limit_reset: Some(Some(LimitReset::Monthly)),
+        include_byok_in_limit: Some(false),
+    };
+    assert!(store.update_key(&h, &patch).await.unwrap());
+    let k = store.key_by_hash(&h).await.unwrap().unwrap();
+    assert_eq!(
+        (k.name.as_str(), k.disabled, k.limit, k.limit_reset),
+        ("renamed", true, None, Some(LimitReset::Monthly))
+    );
+    assert!(!k.include_byok_in_limit && k.updated_at >= k.created_at);
+    assert_eq!(k.expires_at, spec.expires_at, "untouched fields stay");
+    assert_eq!(names(store.account_keys(&acct.id, false, 0, 100).await.unwrap()), ["sibling"]);
+    assert_eq!(names(store.account_keys(&acct.id, true, 0, 100).await.unwrap()), ["renamed", "sibling"]);
+    let limit_only = KeyPatch { limit: Some(Some(NanoUsd(42))), ..KeyPatch::default() };
+    assert!(store.update_key(&h, &limit_only).await.unwrap());
+    let k = store.key_by_hash(&h).await.unwrap().unwrap();
+    assert_eq!((k.name.as_str(), k.limit, k.limit_reset), ("renamed", Some(NanoUsd(42)), Some(LimitReset::Monthly)));
+
+    // Deletion: gone from lookups and lists, the spend stays on the account.
+    assert!(store.delete_key(&h).await.unwrap());
+    assert!(store.key_by_hash(&h).await.unwrap().is_none());
+    assert!(!store.delete_key(&h).await.unwrap());
+    assert!(!store.update_key(&h, &patch).await.unwrap());
+    assert_eq!(store.set_key_disabled("renamed", false).await.unwrap(), 0);
+    assert_eq!(names(store.account_keys(&acct.id, true, 0, 100).await.unwrap()), ["sibling"]);
+    assert!(store.keys().await.unwrap().iter().all(|k| k.hash != h));
+    assert_eq!(store.generations_cost(&acct.id).await.unwrap(), NanoUsd(11_118));
+}
+
+#[tokio::test]
+async fn sqlite_key_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    key_limits(Store::open_data_dir(dir.path()).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_key_limits() {
+    let pg = common::fresh_postgres("limits").await;
+    let store = Store::connect(&pg.url).await.unwrap();
+    key_limits(store.clone()).await;
+    store.close().await;
+    pg.drop_db().await;
 }

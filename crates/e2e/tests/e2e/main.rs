@@ -5,16 +5,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod accounts;
+mod activity;
 mod anthropic;
 mod chat;
 mod common;
 mod embeddings;
 mod errors;
+mod keys;
 mod limits;
 mod matrix;
 mod native;
 mod openai_client;
 mod params;
+mod presets;
 mod routing;
 mod streaming;
 mod vertex;

@@ -340,7 +340,7 @@ impl Draft {
             created_at: now_ms(),
         };
         if cost.total != NanoUsd::ZERO {
-            self.caller.account.debit(cost.total);
+            self.caller.debit(cost.total);
         }
         self.state.sink.record(rec);
         (usage, cost)

@@ -42,7 +42,10 @@ async fn handle(
     let (caller, bytes) = crate::accept::accept_inference(&state, headers, body).await?;
 
     // Phase 2: normalize.
-    let req = crate::body::parse_chat(&bytes)?;
+    let mut req = crate::body::parse_chat(&bytes)?;
+    if crate::presets::named(&req) {
+        req = crate::presets::apply(&state, &caller, req).await?;
+    }
     let model = req
         .model
         .clone()
@@ -50,10 +53,12 @@ async fn handle(
         .or_else(|| state.default_model.clone())
         .ok_or_else(|| GatewayError::BadRequest("`model` is required".into()))?;
     let mut draft = Draft::new(state.clone(), caller, model.clone(), req.is_stream(), started);
+    let preset = req.preset.clone();
     let result = run(&state, req, model, &mut draft, headers).await;
     match result {
         Ok(resp) => Ok(resp),
         Err(e) => {
+            crate::presets::record(&mut draft.routing, preset.as_deref());
             draft.finish(e.status(), Some(e.to_string()), false);
             let mut resp = e.into_response();
             resp.headers_mut().insert("x-generation-id", header_value(&draft.id));
@@ -80,6 +85,7 @@ async fn run(
     let account = draft.caller.key.account_id.clone();
     let routed = routing::plan(state, &req, &model, &key_name, &account, headers, draft.prompt_estimate)?;
     draft.routing = Some(routed.explain(state, &model));
+    crate::presets::record(&mut draft.routing, req.preset.as_deref());
     draft.conversation = Some(routed.conversation);
     crate::accept::ensure_can_pay(&draft.caller, &routed.route.attempts, &state.catalog)?;
     if routed.is_free_model(state) {
