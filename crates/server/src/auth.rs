@@ -93,13 +93,7 @@ impl Caller {
         if used < limit {
             return Ok(());
         }
-        let when = match window.reset {
-            Some(reset) => format!(
-                "its {reset} limit resets at {}",
-                crate::routes::chrono_like_iso(window.end.unwrap_or_default())
-            ),
-            None => "it does not reset: raise or remove it with PATCH /api/v1/keys/{hash}".to_owned(),
-        };
+        let when = window.reset_note();
         Err(GatewayError::PaymentRequired(format!(
             "Key limit reached: this API key has spent ${used} of its ${limit} limit{}; {when}",
             match window.reset {
@@ -124,6 +118,16 @@ pub struct LimitWindow {
 }
 
 impl LimitWindow {
+    /// When the limit starts over, for error messages.
+    pub fn reset_note(&self) -> String {
+        match self.reset {
+            Some(reset) => {
+                format!("its {reset} limit resets at {}", crate::routes::chrono_like_iso(self.end.unwrap_or_default()))
+            }
+            None => "it does not reset: raise or remove it with PATCH /api/v1/keys/{hash}".to_owned(),
+        }
+    }
+
     /// The period of `reset` containing `now_ms`.
     pub fn at(reset: Option<LimitReset>, now_ms: i64) -> LimitWindow {
         match reset {
@@ -146,6 +150,8 @@ impl LimitWindow {
 pub struct KeyLimitLive {
     loaded: RwLock<Option<(LimitWindow, NanoUsd, Instant)>>,
     spent_since_load: AtomicI64,
+    /// Worst-case costs of requests under way (see [`crate::spend`]).
+    pub(crate) reserved: AtomicI64,
 }
 
 impl KeyLimitLive {
@@ -183,6 +189,8 @@ impl KeyLimitLive {
 pub struct AccountLive {
     loaded: RwLock<(NanoUsd, Instant)>,
     spent_since_load: AtomicI64,
+    /// Worst-case costs of requests under way (see [`crate::spend`]).
+    pub(crate) reserved: AtomicI64,
 }
 
 impl AccountLive {
@@ -315,6 +323,7 @@ impl Auth {
                 let live = Arc::new(AccountLive {
                     loaded: RwLock::new((NanoUsd::ZERO, Instant::now() - CACHE_TTL * 2)),
                     spent_since_load: AtomicI64::new(0),
+                    reserved: AtomicI64::new(0),
                 });
                 match self.accounts.write() {
                     Ok(mut m) => m.entry(id.to_owned()).or_insert(live).clone(),

@@ -75,7 +75,9 @@ async fn run(
         sticky: None,
     };
     let routed = route(&state.catalog, &input, &state.health, Instant::now(), &mut rand::rng(), &|_, _| true)?;
-    crate::accept::ensure_can_pay(&draft.caller, &routed.attempts, &state.catalog)?;
+    let prompt = crate::spend::embedding_tokens(req);
+    let worst = crate::spend::worst_case(&routed.attempts, &state.catalog, prompt, Some(0));
+    draft.reservation = Some(crate::spend::reserve(&draft.caller, worst)?);
     // The chain's chat request stays empty: embeddings carry their own.
     let mut chain = Chain::new(
         state.clone(),

@@ -17,6 +17,7 @@ mod presets;
 mod probe;
 pub mod ratelimit;
 mod routes;
+mod spend;
 pub mod state;
 pub mod sticky;
 mod timing;

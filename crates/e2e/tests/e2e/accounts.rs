@@ -12,26 +12,38 @@ async fn prepaid_account_without_credits_gets_402_except_for_free_models() {
     let store = env.gw.store();
     let acct = store.create_account("customer", Billing::Prepaid).await.unwrap();
     let key = store.create_key(&acct.id, "c", false, None).await.unwrap().plaintext;
-    let r = env.chat_as(&key, body("sim/text")).await;
+    // Each request reserves its worst case: a prompt bound of 25 tokens and 5
+    // output tokens, $0.000035; it then costs $0.00002 (10 + 5 tokens).
+    let small = || {
+        let mut b = body("sim/text");
+        b["max_tokens"] = serde_json::json!(5);
+        b
+    };
+    let r = env.chat_as(&key, small()).await;
     assert_eq!(r.status(), 402);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], 402);
     assert_eq!(v["error"]["metadata"]["error_type"], "payment_required");
     assert_eq!(env.chat_as(&key, body("sim/free")).await.status(), 200);
 
-    store.grant_credits(&acct.id, NanoUsd::parse_usd("0.00003").unwrap(), "test").await.unwrap();
+    store.grant_credits(&acct.id, NanoUsd::parse_usd("0.00006").unwrap(), "test").await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // balance cache TTL
+    // Without max_tokens the whole context window could be generated: more than the balance.
     let r = env.chat_as(&key, body("sim/text")).await;
+    assert_eq!(r.status(), 402);
+    let msg = r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(msg.contains("max_tokens"), "{msg}");
+    let r = env.chat_as(&key, small()).await;
     assert_eq!(r.status(), 200);
     let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    // The debit is immediate in memory: 0.00003 - 0.00002 left, still positive.
-    assert_eq!(env.chat_as(&key, body("sim/text")).await.status(), 200);
-    assert_eq!(env.chat_as(&key, body("sim/text")).await.status(), 402, "balance exhausted");
+    // The charge is immediate in memory: $0.00004 left covers one more worst case.
+    assert_eq!(env.chat_as(&key, small()).await.status(), 200);
+    assert_eq!(env.chat_as(&key, small()).await.status(), 402, "$0.00002 left cannot cover $0.000035");
 
     let g = env.generation(&key, &id).await;
     assert_eq!(g.status(), 200);
     let credits: Value = env.get_as(&key, "/credits").await.json().await.unwrap();
-    assert_eq!(credits["data"]["total_credits"].as_f64().unwrap(), 0.00003);
+    assert_eq!(credits["data"]["total_credits"].as_f64().unwrap(), 0.00006);
     assert_eq!(credits["data"]["total_usage"].as_f64().unwrap(), 0.00004);
 }
 

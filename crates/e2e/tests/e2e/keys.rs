@@ -191,11 +191,17 @@ async fn a_created_key_runs_chat_and_shows_its_usage() {
 async fn a_spent_limit_gets_402_until_raised() {
     let env = Env::start().await;
     let admin = admin(&env).await;
-    // sim/text costs $0.00002 a request: two fit under $0.00003, a third does not.
-    let (key, hash) = create(&env, &admin, json!({"name": "tiny", "limit": 0.00003, "limit_reset": "daily"})).await;
-    assert_eq!(env.chat_as(&key, body("sim/text")).await.status(), 200);
-    assert_eq!(env.chat_as(&key, body("sim/text")).await.status(), 200);
-    let r = env.chat_as(&key, body("sim/text")).await;
+    // sim/text with max_tokens 5 reserves $0.000035 and costs $0.00002: two
+    // fit under $0.00006, a third does not.
+    let (key, hash) = create(&env, &admin, json!({"name": "tiny", "limit": 0.00006, "limit_reset": "daily"})).await;
+    let small = || {
+        let mut b = body("sim/text");
+        b["max_tokens"] = json!(5);
+        b
+    };
+    assert_eq!(env.chat_as(&key, small()).await.status(), 200);
+    assert_eq!(env.chat_as(&key, small()).await.status(), 200);
+    let r = env.chat_as(&key, small()).await;
     assert_eq!(r.status(), 402);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], 402);
@@ -216,12 +222,12 @@ async fn a_spent_limit_gets_402_until_raised() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(remaining, 0.0);
+    assert_eq!(remaining, 0.00002);
 
     // Raising the limit lets the key spend again at once.
     let (status, _) = send(&env, "PATCH", &admin, &format!("/keys/{hash}"), Some(json!({"limit": 0.001}))).await;
     assert_eq!(status, 200);
-    assert_eq!(env.chat_as(&key, body("sim/text")).await.status(), 200);
+    assert_eq!(env.chat_as(&key, small()).await.status(), 200);
 }
 
 #[tokio::test]

@@ -19,5 +19,6 @@ mod openai_client;
 mod params;
 mod presets;
 mod routing;
+mod spend;
 mod streaming;
 mod vertex;

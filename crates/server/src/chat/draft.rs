@@ -118,6 +118,9 @@ pub struct Draft {
     /// Streaming request.
     pub streamed: bool,
     /// Every attempt so far.
+    /// The worst case reserved against the balance and the key's limit,
+    /// settled to the exact cost when the generation ends.
+    pub reservation: Option<crate::spend::Reservation>,
     pub attempts: Vec<AttemptLog>,
     /// How the request was routed (kept in the generation record).
     pub routing: Option<serde_json::Value>,
@@ -178,6 +181,7 @@ impl Draft {
             started,
             first_content: None,
             streamed,
+            reservation: None,
             attempts: Vec::new(),
             routing: None,
             echo_routing: false,
@@ -205,6 +209,7 @@ impl Draft {
             started: self.started,
             first_content: self.first_content,
             streamed: self.streamed,
+            reservation: self.reservation.take(),
             attempts: std::mem::take(&mut self.attempts),
             routing: self.routing.take(),
             echo_routing: self.echo_routing,
@@ -339,8 +344,10 @@ impl Draft {
             routing: self.routing.take(),
             created_at: now_ms(),
         };
-        if cost.total != NanoUsd::ZERO {
-            self.caller.debit(cost.total);
+        match self.reservation.take() {
+            Some(r) => r.settle(&self.caller, cost.total),
+            None if cost.total != NanoUsd::ZERO => self.caller.debit(cost.total),
+            None => {}
         }
         self.state.sink.record(rec);
         (usage, cost)

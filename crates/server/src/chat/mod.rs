@@ -87,7 +87,10 @@ async fn run(
     draft.routing = Some(routed.explain(state, &model));
     crate::presets::record(&mut draft.routing, req.preset.as_deref());
     draft.conversation = Some(routed.conversation);
-    crate::accept::ensure_can_pay(&draft.caller, &routed.route.attempts, &state.catalog)?;
+    let max_out = req.max_output_tokens().map(u64::from);
+    let prompt_bound = crate::spend::prompt_upper_bound(&req);
+    let worst = crate::spend::worst_case(&routed.route.attempts, &state.catalog, prompt_bound, max_out);
+    draft.reservation = Some(crate::spend::reserve(&draft.caller, worst)?);
     if routed.is_free_model(state) {
         let account = &draft.caller.key.account_id;
         state.limiter.check_free(&state.store, account, switchyard_store::now_ms()).await?;

@@ -1,0 +1,190 @@
+//! Spend control (reference §8.1, §8.2): before a request is sent, its
+//! worst-case cost is reserved against the prepaid balance and the key's
+//! limit in one atomic step; when it ends, the exact cost is charged and the
+//! reservation released. Concurrent requests therefore cannot together
+//! spend past a balance or a limit, whatever their number.
+//!
+//! The reservations live in this process, next to the balance and limit
+//! views of [`crate::auth`], which reload from the database every second: a
+//! fleet of instances shares the stored spend within that second, and an
+//! instance-shared reservation store (Redis) would close the gap.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use switchyard_api::NanoUsd;
+use switchyard_router::{Attempt, Catalog};
+use switchyard_store::Billing;
+
+use crate::auth::{AccountLive, Caller, KeyLimitLive};
+use crate::error::GatewayError;
+
+/// The largest cost a request may run up: for the dearest planned endpoint,
+/// its prompt estimate plus the whole output allowance (`max_tokens`, else
+/// the endpoint's output cap, else the rest of its context window) at that
+/// endpoint's prices, plus its per-request price.
+pub fn worst_case(attempts: &[Attempt], catalog: &Catalog, prompt_tokens: u64, max_tokens: Option<u64>) -> NanoUsd {
+    attempts
+        .iter()
+        .map(|a| {
+            let model = a.model(catalog);
+            let e = a.endpoint(catalog);
+            let context = e.context_length.unwrap_or(model.spec.context_length);
+            let out = max_tokens.or(e.max_completion_tokens).unwrap_or_else(|| context.saturating_sub(prompt_tokens));
+            let completion = e.completion.max(e.internal_reasoning);
+            (e.prompt.times(prompt_tokens) + completion.times(out) + e.request.times(1)).round_to_nano()
+        })
+        .max()
+        .unwrap_or_default()
+}
+
+/// An upper bound on a chat request's prompt tokens, for its reservation:
+/// tokenizers rarely make a token of fewer than two bytes, and each message
+/// and tool definition carries a few tokens of framing. (Counting with the
+/// model's own tokenizer would be tighter; an overestimate only holds a
+/// little more credit for the length of the request.)
+pub fn prompt_upper_bound(req: &switchyard_api::ChatRequest) -> u64 {
+    use switchyard_api::{Content, ContentPart};
+    // Providers bill an image or page at up to about 1,600 tokens: counted
+    // as 3,200 bytes, which the halving below turns into 1,600 tokens.
+    const MEDIA_BYTES: usize = 3_200;
+    let text: usize = req
+        .messages
+        .iter()
+        .map(|m| match &m.content {
+            Some(Content::Text(t)) => t.len(),
+            Some(Content::Parts(parts)) => parts
+                .iter()
+                .map(|p| match p {
+                    ContentPart::Text { text, .. } => text.len(),
+                    _ => MEDIA_BYTES,
+                })
+                .sum(),
+            None => 0,
+        })
+        .sum();
+    let tools = req.tools.as_ref().map_or(0, |t| serde_json::to_string(t).map_or(0, |s| s.len()));
+    let format = req.response_format.as_ref().map_or(0, |f| f.to_string().len());
+    ((text + tools + format) as u64).div_ceil(2) + 8 * req.messages.len() as u64 + 8
+}
+
+/// A generous token count for an embeddings input (a token is rarely
+/// shorter than two characters), for its reservation.
+pub fn embedding_tokens(req: &switchyard_api::embeddings::EmbeddingsRequest) -> u64 {
+    let chars = match &req.input {
+        serde_json::Value::String(s) => s.len(),
+        other => other.to_string().len(),
+    };
+    (chars as u64).div_ceil(2) + 1
+}
+
+/// A reservation: released when dropped, turned into the exact charge by
+/// [`Reservation::settle`].
+#[derive(Debug)]
+pub struct Reservation {
+    amount: i64,
+    account: Option<Arc<AccountLive>>,
+    key: Option<Arc<KeyLimitLive>>,
+}
+
+impl Reservation {
+    /// Charges `cost` to the account and the key, then releases the
+    /// reservation. Charging first means no other request ever sees room
+    /// that is about to be spent.
+    pub fn settle(mut self, caller: &Caller, cost: NanoUsd) {
+        caller.debit(cost);
+        self.release();
+    }
+
+    fn release(&mut self) {
+        if let Some(a) = self.account.take() {
+            a.reserved.fetch_sub(self.amount, Ordering::AcqRel);
+        }
+        if let Some(k) = self.key.take() {
+            k.reserved.fetch_sub(self.amount, Ordering::AcqRel);
+        }
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// Adds `amount` to `reserved` if `available - reserved - amount` stays at
+/// or above zero, atomically against other reservers.
+fn try_add(reserved: &AtomicI64, available: i64, amount: i64) -> Result<(), i64> {
+    let mut current = reserved.load(Ordering::Acquire);
+    loop {
+        let room = available.saturating_sub(current);
+        if room < amount {
+            return Err(room.max(0));
+        }
+        match reserved.compare_exchange_weak(current, current + amount, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return Ok(()),
+            Err(seen) => current = seen,
+        }
+    }
+}
+
+/// Reserves the worst case of a request (free requests reserve nothing and
+/// pass, as OpenRouter lets a prepaid account with no credit use free
+/// models). Refuses with 402: a prepaid balance or a key limit that cannot
+/// cover the worst case, saying how far it falls short.
+pub fn reserve(caller: &Caller, worst: NanoUsd) -> Result<Reservation, GatewayError> {
+    let mut r = Reservation { amount: worst.0.max(0), account: None, key: None };
+    if r.amount == 0 {
+        return Ok(r);
+    }
+    if caller.key.billing == Billing::Prepaid {
+        let balance = caller.account.balance().0;
+        if balance <= 0 {
+            return Err(GatewayError::PaymentRequired(
+                "Insufficient credits: this account's balance is exhausted. Add credits with `switchyard credits grant`"
+                    .into(),
+            ));
+        }
+        if let Err(room) = try_add(&caller.account.reserved, balance, r.amount) {
+            return Err(short("this account's credits", room, worst));
+        }
+        r.account = Some(caller.account.clone());
+    }
+    if let (Some(limit), Some(live)) = (caller.key.limit, &caller.limit) {
+        caller.ensure_within_key_limit()?;
+        let usage = live.usage();
+        let used = usage.map_or(0, |(u, _)| u.0);
+        if let Err(room) = try_add(&live.reserved, limit.0 - used, r.amount) {
+            let note = usage.map(|(_, w)| format!(" ({})", w.reset_note())).unwrap_or_default();
+            return Err(short(&format!("this key's limit{note}"), room, worst));
+        }
+        r.key = Some(live.clone());
+    }
+    Ok(r)
+}
+
+fn short(what: &str, room: i64, worst: NanoUsd) -> GatewayError {
+    GatewayError::PaymentRequired(format!(
+        "This request may cost up to ${worst} (its prompt and the whole output allowance), more than the ${} left \
+         in {what} once requests under way are counted. Send fewer max_tokens, or add credits or raise the limit.",
+        NanoUsd(room)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservations_never_exceed_the_room_together() {
+        let reserved = AtomicI64::new(0);
+        let wins = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| (0..1000).filter(|_| try_add(&reserved, 5_000, 7).is_ok()).count()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum::<usize>()
+        });
+        assert_eq!(wins, 5_000 / 7, "exactly as many as fit");
+        assert_eq!(try_add(&reserved, 5_000, 7), Err(5_000 - (5_000 / 7) * 7));
+    }
+}
