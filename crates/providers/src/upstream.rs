@@ -139,6 +139,13 @@ pub enum UpstreamSetupError {
         /// Header name.
         name: String,
     },
+    /// The protocol signs or mints its credentials (Bedrock, Vertex): it
+    /// takes no API key.
+    #[error("provider `{provider}` does not authenticate with an API key")]
+    KeyNotSupported {
+        /// Provider slug.
+        provider: String,
+    },
     /// The base URL does not parse.
     #[error("provider `{provider}`: invalid base_url `{url}`")]
     BaseUrl {
@@ -224,6 +231,38 @@ impl Upstream {
         let base = format!("{base}/");
         let media = crate::fetch::FetchPolicy::default();
         Ok(Upstream { config, timeouts, endpoint_url, embeddings_url, headers, client, base, media })
+    }
+
+    /// True when the protocol authenticates with a plain API key (OpenAI,
+    /// Azure, Anthropic, Gemini, Cohere), so another key can stand in for
+    /// the configured one; Bedrock (AWS signatures) and Vertex (a service
+    /// account) cannot.
+    pub fn takes_api_key(&self) -> bool {
+        !matches!(self.config.protocol, Protocol::Bedrock | Protocol::Vertex)
+    }
+
+    /// This upstream with another API key (a customer's own, BYOK): the same
+    /// URLs, client and extra headers, with `key` in the protocol's auth
+    /// header, marked sensitive. The copy's `config.api_key` is cleared: the
+    /// key lives only in that header, so `Debug` never prints it.
+    pub fn with_api_key(&self, key: &str) -> Result<Upstream, UpstreamSetupError> {
+        let slug = &self.config.slug;
+        let bad = |name: &str| UpstreamSetupError::Header { provider: slug.clone(), name: name.to_owned() };
+        let (name, value) = match self.config.protocol {
+            Protocol::Openai | Protocol::Cohere => (http::header::AUTHORIZATION, format!("Bearer {key}")),
+            Protocol::Anthropic => (HeaderName::from_static("x-api-key"), key.to_owned()),
+            Protocol::Gemini => (HeaderName::from_static("x-goog-api-key"), key.to_owned()),
+            Protocol::Azure => (HeaderName::from_static("api-key"), key.to_owned()),
+            Protocol::Bedrock | Protocol::Vertex => {
+                return Err(UpstreamSetupError::KeyNotSupported { provider: slug.clone() });
+            }
+        };
+        let mut value = HeaderValue::from_str(&value).map_err(|_| bad(name.as_str()))?;
+        value.set_sensitive(true);
+        let mut copy = self.clone();
+        copy.config.api_key = None;
+        copy.headers.insert(name, value);
+        Ok(copy)
     }
 
     /// Sets how media URLs are fetched and inlined for protocols that cannot
@@ -367,6 +406,33 @@ mod tests {
         assert_eq!(u.headers["content-type"], "application/json");
         assert_eq!(u.headers["anthropic-beta"], "context-1m-2025-08-07");
         assert!(u.headers.get(http::header::AUTHORIZATION).is_none());
+    }
+
+    #[test]
+    fn another_key_replaces_the_configured_one_in_each_protocols_header() {
+        for (protocol, header, value) in [
+            (Protocol::Openai, "authorization", "Bearer sk-own"),
+            (Protocol::Cohere, "authorization", "Bearer sk-own"),
+            (Protocol::Anthropic, "x-api-key", "sk-own"),
+            (Protocol::Gemini, "x-goog-api-key", "sk-own"),
+            (Protocol::Azure, "api-key", "sk-own"),
+        ] {
+            let shared = upstream(protocol, "https://api.example.com/v1");
+            assert!(shared.takes_api_key());
+            let own = shared.with_api_key("sk-own").unwrap();
+            assert_eq!(own.headers[header], value, "{protocol:?}");
+            assert!(own.headers[header].is_sensitive());
+            assert_eq!(own.headers.len(), shared.headers.len(), "{protocol:?}: replaced, not added");
+            assert_eq!(own.endpoint_url(), shared.endpoint_url());
+            assert!(own.config.api_key.is_none());
+            let shown = format!("{own:?}");
+            assert!(!shown.contains("sk-own") && !shown.contains("sk-secret"), "{shown}");
+        }
+        let bedrock = upstream(Protocol::Bedrock, "https://bedrock.example.com");
+        assert!(!bedrock.takes_api_key());
+        assert!(matches!(bedrock.with_api_key("k"), Err(UpstreamSetupError::KeyNotSupported { .. })));
+        let err = upstream(Protocol::Openai, "https://x/v1").with_api_key("bad\nkey").unwrap_err();
+        assert!(!err.to_string().contains("bad"), "{err}");
     }
 
     #[test]

@@ -72,10 +72,7 @@ pub async fn activity(
     headers: HeaderMap,
     query: Result<Query<ActivityQuery>, QueryRejection>,
 ) -> Result<Response, GatewayError> {
-    let caller = state.auth.authenticate(&headers).await?;
-    if !caller.key.is_management {
-        return Err(GatewayError::Forbidden("Only management keys can fetch activity".into()));
-    }
+    let caller = state.auth.manager(&headers, "fetch activity").await?;
     let Query(q) = query.map_err(|e| GatewayError::BadRequest(format!("Invalid query: {}", e.body_text())))?;
     let today = utc_day(now_ms());
     let first = today - WINDOW_DAYS;

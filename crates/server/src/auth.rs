@@ -339,6 +339,16 @@ impl Auth {
         Ok(live)
     }
 
+    /// Authenticates a management key; an inference key gets a 403 saying
+    /// that only a management key can `what` (e.g. "manage API keys").
+    pub async fn manager(&self, headers: &HeaderMap, what: &str) -> Result<Caller, GatewayError> {
+        let caller = self.authenticate(headers).await?;
+        if !caller.key.is_management {
+            return Err(GatewayError::Forbidden(format!("Only a management key can {what}; this is an inference key")));
+        }
+        Ok(caller)
+    }
+
     /// Forgets cached keys (after a change made through this process); live
     /// spend is kept, it reloads by itself.
     pub fn invalidate(&self) {

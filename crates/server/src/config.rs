@@ -43,6 +43,9 @@ pub struct Config {
     /// Request caps: per key, and the free-model caps per account.
     #[serde(default)]
     pub limits: crate::ratelimit::LimitSettings,
+    /// BYOK: where the master key that encrypts customers' provider keys is.
+    #[serde(default)]
+    pub byok: ByokSettings,
     /// Load the built-in catalog (set false to serve only configured models).
     #[serde(default = "yes")]
     pub builtin_catalog: bool,
@@ -118,6 +121,7 @@ impl Default for Config {
             upstream: UpstreamSettings::default(),
             routing: RoutingSettings::default(),
             limits: crate::ratelimit::LimitSettings::default(),
+            byok: ByokSettings::default(),
             builtin_catalog: true,
             providers: Vec::new(),
             models: Vec::new(),
@@ -162,6 +166,18 @@ impl Default for RoutingSettings {
             probe_idle_ms: 300_000,
         }
     }
+}
+
+/// `[byok]`: the master key that seals customers' provider keys
+/// (AES-256-GCM). It comes from `SWITCHYARD_MASTER_KEY` (32 bytes, base64 or
+/// hex), else from `master_key_file`, else from `<data_dir>/master.key`,
+/// which is generated (mode 0600) on first start. Every instance sharing a
+/// database needs the same key.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ByokSettings {
+    /// File holding the master key (base64 or hex); it must exist.
+    pub master_key_file: Option<PathBuf>,
 }
 
 /// `[routing.keys.NAME]`: defaults for the requests of one API key.
@@ -315,6 +331,9 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// The BYOK master key is given but unusable.
+    #[error("BYOK master key {0}")]
+    MasterKey(String),
     /// Two provider entries share an id.
     #[error("provider `{0}` is configured twice")]
     DuplicateProvider(String),

@@ -57,6 +57,19 @@ pub enum GatewayError {
         /// Until then.
         retry_after: std::time::Duration,
     },
+    /// A guardrail refused the request (reference §8.5, §6.2): 403 for what
+    /// it asks (a model, its content), 402 for a spent budget, 404 when its
+    /// provider allow-list leaves no provider. The metadata names the
+    /// guardrail and what matched.
+    #[error("{message}")]
+    Guardrail {
+        /// 402, 403 or 404.
+        status: u16,
+        /// `Request blocked: <reason>`, or why.
+        message: String,
+        /// `guardrail: {id, name}`, `patterns`, ...
+        metadata: Extra,
+    },
     /// A fault of the gateway itself; details are logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -77,6 +90,9 @@ impl GatewayError {
             GatewayError::Route(e) if e.http_status() == 404 => ErrorType::NotFound,
             GatewayError::Route(_) => ErrorType::InvalidRequest,
             GatewayError::RateLimited { .. } => ErrorType::RateLimitExceeded,
+            GatewayError::Guardrail { status: 402, .. } => ErrorType::PaymentRequired,
+            GatewayError::Guardrail { status: 404, .. } => ErrorType::NotFound,
+            GatewayError::Guardrail { .. } => ErrorType::PermissionDenied,
             GatewayError::Internal(_) => ErrorType::Server,
         }
     }
@@ -118,6 +134,9 @@ impl GatewayError {
             }
             other => other.to_string(),
         };
+        if let GatewayError::Guardrail { metadata, .. } = self {
+            meta.extend(metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
         let availability = match self {
             GatewayError::Route(e) => Some(availability(e)),
             _ => None,

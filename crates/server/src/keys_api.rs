@@ -24,10 +24,10 @@ const PAGE: u32 = 100;
 /// Longest key name.
 const MAX_NAME: usize = 200;
 
-/// `limit_reset` as sent.
+/// `limit_reset` (and a guardrail's `reset_interval`) as sent.
 #[derive(Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]
-enum ResetIn {
+pub(crate) enum ResetIn {
     Daily,
     Weekly,
     Monthly,
@@ -112,17 +112,6 @@ pub(crate) fn key_object(k: &KeyRecord, u: &PeriodUsage) -> Map<String, Value> {
     }
 }
 
-/// Authenticates a management key; an inference key gets a 403.
-async fn manager(state: &AppState, headers: &HeaderMap) -> Result<Caller, GatewayError> {
-    let caller = state.auth.authenticate(headers).await?;
-    if !caller.key.is_management {
-        return Err(GatewayError::Forbidden(
-            "Only a management key can manage API keys; this is an inference key".into(),
-        ));
-    }
-    Ok(caller)
-}
-
 /// The caller's account's inference key with this hash, or a 404.
 async fn owned(state: &AppState, caller: &Caller, hash: &str) -> Result<KeyRecord, GatewayError> {
     let not_found = || GatewayError::NotFound(format!("Key {hash} not found"));
@@ -145,7 +134,7 @@ pub async fn list(
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, GatewayError> {
-    let caller = manager(&state, &headers).await?;
+    let caller = state.auth.manager(&headers, "manage API keys").await?;
     let include_disabled = match q.include_disabled.as_deref() {
         None | Some("") | Some("false") | Some("0") => false,
         Some("true") | Some("1") => true,
@@ -174,7 +163,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let caller = manager(&state, &headers).await?;
+    let caller = state.auth.manager(&headers, "manage API keys").await?;
     let bytes = crate::body::read_limited(&headers, body, state.max_body_bytes).await?;
     let req: CreateBody = crate::body::parse_json(&bytes)?;
     let expires_at = match req.expires_at.as_deref() {
@@ -211,7 +200,7 @@ pub async fn get_one(
     headers: HeaderMap,
     Path(hash): Path<String>,
 ) -> Result<Response, GatewayError> {
-    let caller = manager(&state, &headers).await?;
+    let caller = state.auth.manager(&headers, "manage API keys").await?;
     let key = owned(&state, &caller, &hash).await?;
     Ok(Json(one(&state, &key).await?).into_response())
 }
@@ -224,7 +213,7 @@ pub async fn update(
     Path(hash): Path<String>,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let caller = manager(&state, &headers).await?;
+    let caller = state.auth.manager(&headers, "manage API keys").await?;
     let bytes = crate::body::read_limited(&headers, body, state.max_body_bytes).await?;
     let req: PatchBody = crate::body::parse_json(&bytes)?;
     let patch = KeyPatch {
@@ -250,7 +239,7 @@ pub async fn delete(
     headers: HeaderMap,
     Path(hash): Path<String>,
 ) -> Result<Response, GatewayError> {
-    let caller = manager(&state, &headers).await?;
+    let caller = state.auth.manager(&headers, "manage API keys").await?;
     owned(&state, &caller, &hash).await?;
     if !state.store.delete_key(&hash).await? {
         return Err(GatewayError::NotFound(format!("Key {hash} not found")));
@@ -271,7 +260,7 @@ fn valid_name(name: &str) -> Result<String, GatewayError> {
 }
 
 /// A USD amount as sent in JSON, exactly (no float rounding).
-fn usd_limit(n: &Number) -> Result<NanoUsd, GatewayError> {
+pub(crate) fn usd_limit(n: &Number) -> Result<NanoUsd, GatewayError> {
     let bad = || GatewayError::BadRequest(format!("`limit` must be a non-negative amount of USD, got {n}"));
     let v = NanoUsd::parse_usd(&n.to_string()).map_err(|_| bad())?;
     if v.0 < 0 {

@@ -7,12 +7,15 @@ mod accept;
 mod activity;
 pub mod auth;
 mod body;
+pub mod byok;
 pub mod chat;
 pub mod config;
 mod directory;
 mod embeddings;
 mod error;
+mod guardrails;
 mod keys_api;
+mod oauth;
 mod presets;
 mod probe;
 pub mod ratelimit;
@@ -147,6 +150,7 @@ pub async fn start(
         None => Store::open_data_dir(&config.data_dir).await?,
     };
     let bootstrap = store.bootstrap().await?;
+    let master_key = byok::master_key(&config, env)?;
 
     let s = &config.upstream;
     let client =
@@ -176,6 +180,8 @@ pub async fn start(
         health,
         sticky: sticky::StickyBook::default(),
         limiter: ratelimit::RateLimiter::new(config.limits.clone()),
+        guardrails: guardrails::GuardrailCache::default(),
+        byok: byok::ByokBook::new(master_key),
     });
 
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -217,8 +223,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/auth/key", get(routes::key))
         .route("/credits", get(routes::credits))
         .route("/keys", get(keys_api::list).post(keys_api::create))
+        .route("/auth/keys", post(oauth::exchange))
+        .route("/auth/keys/code", post(oauth::create_code))
         .route("/keys/{hash}", get(keys_api::get_one).patch(keys_api::update).delete(keys_api::delete))
         .route("/activity", get(activity::activity))
+        .route("/byok", get(byok::list).post(byok::create))
+        .route("/byok/{id}", get(byok::get_one).patch(byok::update).delete(byok::delete))
+        .route("/guardrails", get(guardrails::api::list).post(guardrails::api::create))
+        .route(
+            "/guardrails/{id}",
+            get(guardrails::api::get_one).patch(guardrails::api::update).delete(guardrails::api::delete),
+        )
+        .route("/guardrails/{id}/keys", post(guardrails::api::assign))
+        .route("/guardrails/{id}/keys/{hash}", axum::routing::delete(guardrails::api::unassign))
         .route("/presets", get(presets::list))
         .route("/presets/{slug}", get(presets::get_one).put(presets::put).delete(presets::delete))
         .route("/generation", get(routes::generation))

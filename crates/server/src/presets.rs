@@ -61,15 +61,6 @@ fn view(p: &Preset) -> Value {
     })
 }
 
-/// A management key of the account, else 403.
-async fn manager(state: &AppState, headers: &HeaderMap) -> Result<Caller, GatewayError> {
-    let caller = state.auth.authenticate(headers).await?;
-    if !caller.key.is_management {
-        return Err(GatewayError::Forbidden("Only management keys can create, change or delete presets".into()));
-    }
-    Ok(caller)
-}
-
 /// `GET /api/v1/presets`: the caller's account's presets, by slug. Any key
 /// of the account may read them.
 pub async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, GatewayError> {
@@ -99,7 +90,7 @@ pub async fn put(
     Path(slug): Path<String>,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let caller = manager(&state, &headers).await?;
+    let caller = state.auth.manager(&headers, "create, change or delete presets").await?;
     if !valid_preset_slug(&slug) {
         return Err(GatewayError::BadRequest(format!(
             "Invalid preset slug `{slug}`: use 1 to 64 lowercase letters, digits and hyphens"
@@ -118,7 +109,7 @@ pub async fn delete(
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> Result<Response, GatewayError> {
-    let caller = manager(&state, &headers).await?;
+    let caller = state.auth.manager(&headers, "create, change or delete presets").await?;
     if !valid_preset_slug(&slug) || !state.store.delete_preset(&caller.key.account_id, &slug).await? {
         return Err(not_found(&slug));
     }

@@ -97,6 +97,8 @@ pub async fn generation(
         return Err(not_found());
     }
     let created = chrono_like_iso(g.created_at);
+    // Served with the account's own key: the draft recorded the list cost.
+    let byok = g.routing.as_ref().and_then(|r| r.get("byok"));
     let data = Generation {
         id: g.id,
         upstream_id: g.upstream_id,
@@ -125,6 +127,8 @@ pub async fn generation(
         usage_estimated: g.usage_estimated,
         total_cost: g.cost.as_usd_f64(),
         usage: g.cost.as_usd_f64(),
+        is_byok: byok.is_some(),
+        upstream_inference_cost: byok.and_then(|b| b.get("upstream_inference_cost")).and_then(|c| c.as_f64()),
         latency: Some(g.latency_ms),
         time_to_first_token: g.ttft_ms,
         generation_time: Some(g.generation_time_ms),

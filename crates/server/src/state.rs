@@ -38,4 +38,8 @@ pub struct AppState {
     pub sticky: StickyBook,
     /// Request caps.
     pub limiter: crate::ratelimit::RateLimiter,
+    /// Each key's guardrails, compiled, and the guardrails' budget spend.
+    pub guardrails: crate::guardrails::GuardrailCache,
+    /// BYOK: the master key and each account's own provider keys.
+    pub byok: crate::byok::ByokBook,
 }

@@ -34,8 +34,14 @@ pub(crate) struct ChatRequest {
     model: String,
     stream: bool,
     include_usage: bool,
+    /// The bearer token starts with [`BAD_KEY_PREFIX`]: answered with a 401.
+    bad_key: bool,
     answer: Answer,
 }
+
+/// Bearer tokens starting with this are refused with a 401, as a provider
+/// refuses a revoked key (whatever the scenario).
+pub const BAD_KEY_PREFIX: &str = "sk-bad-";
 
 impl ChatRequest {
     /// Extracts what matters from the headers and JSON body (leniently:
@@ -51,6 +57,11 @@ impl ChatRequest {
             model,
             stream: body["stream"].as_bool().unwrap_or(false),
             include_usage: body["stream_options"]["include_usage"] == Value::Bool(true),
+            bad_key: headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .is_some_and(|t| t.starts_with(BAD_KEY_PREFIX)),
             answer: Answer::new(scenario, tool_names, prompt_chars),
         }
     }
@@ -114,6 +125,11 @@ pub(crate) async fn chat_completions(inner: &Inner, req: ChatRequest, mut guard:
         inner.closed().await;
         let status = StatusCode::SERVICE_UNAVAILABLE;
         return error_response(status, "simulator shutting down", "server_error", "shutdown", None);
+    }
+    if req.bad_key {
+        guard.complete();
+        let (message, kind, code) = status_error(401);
+        return error_response(StatusCode::UNAUTHORIZED, message, kind, code, None);
     }
     if sc.first_byte_ms > 0 {
         tokio::time::sleep(Duration::from_millis(sc.first_byte_ms)).await;

@@ -6,7 +6,10 @@
 
 mod accounts;
 mod activity;
+mod auth_codes;
+mod byok;
 mod generations;
+mod guardrails;
 mod keys;
 mod ledger;
 mod migrate;
@@ -23,7 +26,10 @@ use sqlx::{AnyPool, Executor};
 
 pub use accounts::{Account, Billing, Credits};
 pub use activity::{ActivityRow, DAY_MS, parse_utc_date, utc_date, utc_day};
+pub use auth_codes::{CODE_TTL_MS, ChallengeMethod, CodeRequest, ExchangeRefusal, NewCode};
+pub use byok::{ByokPatch, ByokPriority, ByokRecord, CryptoError, MasterKey, NewByok, Sealed, Secret};
 pub use generations::GenerationRecord;
+pub use guardrails::{FilterAction, Guardrail, GuardrailSpec, PiiKind, PiiRule, RegexFilter};
 pub use keys::{KeyPatch, KeyRecord, KeySpec, NewKey, PeriodUsage, generate_key, hash_key};
 pub use ledger::{LedgerCheck, LedgerEntry, MAX_REPORTED, Offenders};
 pub use period::{LimitReset, civil_from_days, days_from_civil, days_in_month};

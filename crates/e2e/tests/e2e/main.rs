@@ -7,14 +7,17 @@
 mod accounts;
 mod activity;
 mod anthropic;
+mod byok;
 mod chat;
 mod common;
 mod embeddings;
 mod errors;
+mod guardrails;
 mod keys;
 mod limits;
 mod matrix;
 mod native;
+mod oauth;
 mod openai_client;
 mod params;
 mod presets;

@@ -3,6 +3,10 @@
 //! it after keep-alives went out, because a comment is not content: until
 //! the first content byte reaches the client another endpoint may still
 //! take over (reference §7.4).
+//!
+//! Each step is a planned endpoint with either the gateway's shared key or
+//! one of the account's own keys (BYOK, see [`crate::byok`]): a failing own
+//! key moves on like any failing attempt.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,8 +18,25 @@ use switchyard_router::{Attempt, Outcome, params};
 
 use super::draft::{AttemptLog, Served};
 use super::routing::unsupported_parameters;
+use crate::byok::ByokUse;
 use crate::error::GatewayError;
 use crate::state::AppState;
+
+/// One try: a planned endpoint, with the shared key or an account's own.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The endpoint.
+    pub attempt: Attempt,
+    /// The account's key to use; `None`: the gateway's shared key.
+    pub key: Option<Arc<ByokUse>>,
+}
+
+impl Step {
+    /// The endpoint with the gateway's shared key.
+    pub fn shared(attempt: Attempt) -> Step {
+        Step { attempt, key: None }
+    }
+}
 
 /// The attempt that answered, with what it produced.
 pub struct Won<T> {
@@ -50,7 +71,7 @@ impl Lost {
 pub struct Chain {
     state: Arc<AppState>,
     req: Arc<ChatRequest>,
-    attempts: Vec<Attempt>,
+    steps: Vec<Step>,
     next: usize,
     requested: Vec<&'static str>,
     fallbacks_allowed: bool,
@@ -73,7 +94,24 @@ impl Chain {
         let routing = &state.routing;
         let deadline = started + Duration::from_millis(routing.total_timeout_ms);
         let max_wait = Duration::from_millis(routing.max_retry_after_ms);
-        Chain { state, req, attempts, next: 0, requested, fallbacks_allowed, deadline, max_wait, logs: Vec::new() }
+        let steps = attempts.into_iter().map(Step::shared).collect();
+        Chain { state, req, steps, next: 0, requested, fallbacks_allowed, deadline, max_wait, logs: Vec::new() }
+    }
+
+    /// Replaces the plan's steps (the shared attempts) with `steps`, which
+    /// add the account's own keys ([`crate::byok::AccountKeys::steps`]).
+    /// Without fallbacks only the first step's endpoint is tried, with each
+    /// of its keys in turn.
+    pub fn with_steps(mut self, mut steps: Vec<Step>) -> Chain {
+        if !self.fallbacks_allowed
+            && steps.iter().any(|s| s.key.is_some())
+            && let Some(first) = steps.first().map(|s| s.attempt)
+        {
+            steps.retain(|s| s.attempt == first);
+            self.fallbacks_allowed = true;
+        }
+        self.steps = steps;
+        self
     }
 
     /// Runs `op` on each endpoint in turn until one succeeds. It moves on
@@ -91,8 +129,9 @@ impl Chain {
         let mut last: Option<Lost> = None;
         let mut needs_context: Option<u64> = None;
         let mut waited = false;
-        while self.next < self.attempts.len() {
-            let attempt = self.attempts[self.next];
+        while self.next < self.steps.len() {
+            let step = self.steps[self.next].clone();
+            let attempt = step.attempt;
             let context = self.context_of(attempt);
             if needs_context.is_some_and(|c| context <= c) {
                 self.next += 1;
@@ -104,13 +143,13 @@ impl Chain {
                 let provider_name = last.map(|l| l.provider_name).unwrap_or_default();
                 return Err(Lost { error: Box::new(error), provider_name });
             }
-            let (upstream, served, slug) = self.resolve(attempt)?;
+            let (upstream, served, slug) = self.resolve(&step)?;
             let req = self.request_for(attempt, &upstream, &served);
             let outcome = match tokio::time::timeout(self.deadline - now, op(upstream, req, served.clone())).await {
                 Ok(o) => o,
                 Err(_) => Err(ProviderError::Timeout(self.deadline - now)),
             };
-            let error = match outcome {
+            let mut error = match outcome {
                 Ok(value) => {
                     self.logs.push(AttemptLog::new(&served, &slug, "ok".into(), Some(200), now.elapsed()));
                     self.next += 1;
@@ -122,14 +161,24 @@ impl Chain {
                 ProviderError::Upstream(f) => Some(f.status),
                 _ => None,
             };
-            self.state.health.record(attempt, Instant::now(), Outcome::Failure { rate_limited: status == Some(429) });
+            if let Some(key) = &step.key {
+                key.scrub(&mut error);
+            }
+            // An own key refused or rate-limited says nothing about the
+            // endpoint everyone else uses.
+            let key_specific = step.key.is_some() && matches!(status, Some(401..=403 | 429));
+            if !key_specific {
+                let failure = Outcome::Failure { rate_limited: status == Some(429) };
+                self.state.health.record(attempt, Instant::now(), failure);
+            }
             self.logs.push(AttemptLog::new(&served, &slug, error.to_string(), status, now.elapsed()));
             let is_context = error.error_type() == ErrorType::ContextLengthExceeded;
             if is_context {
                 needs_context = Some(context);
             }
-            let more =
-                self.attempts[self.next + 1..].iter().any(|a| needs_context.is_none_or(|c| self.context_of(*a) > c));
+            let more = self.steps[self.next + 1..]
+                .iter()
+                .any(|s| needs_context.is_none_or(|c| self.context_of(s.attempt) > c));
             tracing::debug!(provider = %served.provider_slug, error = %error, more, "attempt failed");
             let wait = error.retry_after().filter(|w| *w <= self.max_wait && Instant::now() + *w < self.deadline);
             let lost = Lost { error: Box::new(error), provider_name: served.provider_name };
@@ -175,15 +224,18 @@ impl Chain {
         attempt.endpoint(&self.state.catalog).context_length.unwrap_or(model.spec.context_length)
     }
 
-    fn resolve(&self, attempt: Attempt) -> Result<(Arc<Upstream>, Served, String), Lost> {
+    fn resolve(&self, step: &Step) -> Result<(Arc<Upstream>, Served, String), Lost> {
         let state = &self.state;
+        let attempt = step.attempt;
         let endpoint = attempt.endpoint(&state.catalog);
-        let Some(upstream) = state.upstreams.get(&endpoint.provider).cloned() else {
+        let own = step.key.as_ref().map(|k| k.upstream.clone());
+        let Some(upstream) = own.or_else(|| state.upstreams.get(&endpoint.provider).cloned()) else {
             let error = ProviderError::Unsupported(format!("provider {} is not enabled", endpoint.provider));
             return Err(Lost { error: Box::new(error), provider_name: endpoint.provider.clone() });
         };
         let dropped = unsupported_parameters(state, attempt, &self.requested);
-        let served = Served::new(endpoint, &upstream, dropped);
+        let mut served = Served::new(endpoint, &upstream, dropped);
+        served.byok_key = step.key.as_ref().map(|k| k.id.clone());
         Ok((upstream, served, attempt.model(&state.catalog).spec.id.clone()))
     }
 }

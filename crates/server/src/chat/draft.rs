@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
+use serde_json::{Value, json};
 use switchyard_api::models::ModelPricing;
 use switchyard_api::usage::{CostDetails, PromptTokensDetails};
 use switchyard_api::{ChatRequest, Content, NanoUsd, Usage};
@@ -36,7 +37,7 @@ pub struct AttemptLog {
     pub status: Option<u16>,
     /// Time spent on the attempt, ms.
     pub latency: u64,
-    /// Always false until BYOK lands.
+    /// The attempt used the account's own provider key (BYOK).
     pub is_byok: bool,
     /// Request parameters left out because this endpoint does not take them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -61,7 +62,7 @@ impl AttemptLog {
             outcome,
             status,
             latency: latency.as_millis() as u64,
-            is_byok: false,
+            is_byok: served.byok_key.is_some(),
             dropped_parameters: served.dropped_parameters.clone(),
         }
     }
@@ -80,6 +81,9 @@ pub struct Served {
     pub pricing: ModelPricing,
     /// Request parameters this endpoint does not take, left out of its request.
     pub dropped_parameters: Vec<&'static str>,
+    /// The id of the account's own key (BYOK) it is served with; `None`:
+    /// the gateway's shared key.
+    pub byok_key: Option<String>,
 }
 
 impl Served {
@@ -95,6 +99,7 @@ impl Served {
             upstream_model: endpoint.model.clone(),
             pricing: endpoint.pricing(),
             dropped_parameters,
+            byok_key: None,
         }
     }
 }
@@ -228,6 +233,10 @@ impl Draft {
     }
 
     /// Usage to report: the provider's, or the gateway's estimate; with cost.
+    /// Served with the account's own key (BYOK), the charge (`usage.cost`,
+    /// the returned total) is the BYOK fee on the list cost, and the list
+    /// cost is what the provider bills the account
+    /// (`cost_details.upstream_inference_cost`, and the split).
     pub fn final_usage(&self, charge: bool) -> (Usage, Cost, bool) {
         let (mut usage, estimated) = match &self.usage {
             Some(u) => (u.clone(), false),
@@ -244,16 +253,18 @@ impl Draft {
         if usage.total_tokens == 0 {
             usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
         }
-        let cost = match (&self.served, charge) {
+        let list = match (&self.served, charge) {
             (Some(s), true) => cost_of(&s.pricing, &usage),
             _ => Cost::default(),
         };
+        let byok = self.served.as_ref().is_some_and(|s| s.byok_key.is_some());
+        let cost = if byok { Cost { total: crate::byok::fee(list.total), ..list } } else { list };
         usage.cost = Some(cost.total.as_usd_f64());
-        usage.is_byok = Some(false);
+        usage.is_byok = Some(byok);
         usage.cost_details = Some(CostDetails {
-            upstream_inference_cost: None,
-            upstream_inference_prompt_cost: cost.prompt.as_usd_f64(),
-            upstream_inference_completions_cost: cost.completion.as_usd_f64(),
+            upstream_inference_cost: byok.then(|| list.total.as_usd_f64()),
+            upstream_inference_prompt_cost: list.prompt.as_usd_f64(),
+            upstream_inference_completions_cost: list.completion.as_usd_f64(),
         });
         if usage.prompt_tokens_details.is_none() {
             usage.prompt_tokens_details = Some(PromptTokensDetails { cached_tokens: Some(0), ..Default::default() });
@@ -315,6 +326,11 @@ impl Draft {
         self.learn(now, &usage, failed, cancelled);
         let ms = |d: std::time::Duration| d.as_millis() as i64;
         let served = self.served.as_ref();
+        if let (Some(key), Some(Value::Object(routing))) = (served.and_then(|s| s.byok_key.as_ref()), &mut self.routing)
+        {
+            let upstream = usage.cost_details.as_ref().and_then(|d| d.upstream_inference_cost);
+            routing.insert("byok".into(), json!({"key": key, "upstream_inference_cost": upstream}));
+        }
         let rec = GenerationRecord {
             id: self.id.clone(),
             account_id: self.caller.key.account_id.clone(),

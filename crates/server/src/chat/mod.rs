@@ -77,19 +77,24 @@ async fn run(
     if req.messages.is_empty() {
         return Err(GatewayError::BadRequest("`messages` must contain at least one message".into()));
     }
+    // The key's guardrails: allowed models, content (redacted here), budgets.
+    let (req, guard) = crate::guardrails::enforce(state, &draft.caller, req, &model).await?;
     draft.prompt_estimate = estimate_prompt_tokens(&req);
     draft.echo_routing = wants_routing_metadata(&req, headers);
 
     // Phase 3: plan.
     let key_name = draft.caller.key.name.clone();
     let account = draft.caller.key.account_id.clone();
-    let routed = routing::plan(state, &req, &model, &key_name, &account, headers, draft.prompt_estimate)?;
+    let routed = routing::plan(state, &req, &model, &key_name, &account, headers, draft.prompt_estimate, &guard)?;
     draft.routing = Some(routed.explain(state, &model));
     crate::presets::record(&mut draft.routing, req.preset.as_deref());
     draft.conversation = Some(routed.conversation);
     let max_out = req.max_output_tokens().map(u64::from);
     let prompt_bound = crate::spend::prompt_upper_bound(&req);
-    let worst = crate::spend::worst_case(&routed.route.attempts, &state.catalog, prompt_bound, max_out);
+    // The account's own provider keys (BYOK) go around the shared attempts.
+    let own_keys = state.byok.account(&state.store, &state.upstreams, &account).await?;
+    let steps = own_keys.steps(&routed.route.attempts, &state.catalog);
+    let worst = crate::byok::worst_case(&steps, &state.catalog, prompt_bound, max_out);
     draft.reservation = Some(crate::spend::reserve(&draft.caller, worst)?);
     if routed.is_free_model(state) {
         let account = &draft.caller.key.account_id;
@@ -106,7 +111,8 @@ async fn run(
         routed.requested,
         fallbacks_allowed,
         draft.started,
-    );
+    )
+    .with_steps(steps);
     if req.is_stream() {
         return stream::start(state, chain, draft).await;
     }

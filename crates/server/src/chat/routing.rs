@@ -84,6 +84,7 @@ impl Routed {
 }
 
 /// Routes one chat request.
+#[allow(clippy::too_many_arguments)]
 pub fn plan(
     state: &AppState,
     req: &ChatRequest,
@@ -92,6 +93,7 @@ pub fn plan(
     account_id: &str,
     headers: &HeaderMap,
     prompt_tokens: u64,
+    guard: &crate::guardrails::Guard,
 ) -> Result<Routed, GatewayError> {
     let catalog = &state.catalog;
     let mut prefs = state.routing.provider.clone();
@@ -101,6 +103,11 @@ pub fn plan(
     if let Some(mine) = &req.provider {
         prefs = mine.merged_over(&prefs);
     }
+    // Guardrails can only tighten: their provider allow-lists intersect `only`, ZDR ORs.
+    let slug_of = |name: &str| {
+        state.upstreams.values().find(|u| u.config.name.eq_ignore_ascii_case(name)).map(|u| u.config.slug.clone())
+    };
+    guard.constrain(&mut prefs, slug_of)?;
     let needs = Needs::of(req, prompt_tokens);
 
     let (mut resolved, strategy): (Vec<Resolved>, &'static str) = match router_slug(catalog, model) {
