@@ -13,6 +13,7 @@ mod common;
 mod embeddings;
 mod errors;
 mod guardrails;
+mod isolation;
 mod keys;
 mod limits;
 mod matrix;
