@@ -200,6 +200,27 @@ impl Env {
         (env, keys)
     }
 
+    /// A new management key of the harness's (default) account.
+    pub async fn admin_key(&self) -> String {
+        let store = self.gw.store();
+        let account = store.default_account().await.unwrap().unwrap();
+        store.create_key(&account.id, "admin", true, None).await.unwrap().plaintext
+    }
+
+    /// Sends `method path` with `key` and an optional JSON body; the answer's
+    /// status and body (JSON, or the text as a JSON string).
+    pub async fn send(&self, method: &str, key: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.gw.base_url())
     }

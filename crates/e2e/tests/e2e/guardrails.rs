@@ -11,25 +11,6 @@ use switchyard_store::{Billing, GenerationRecord, hash_key, now_ms};
 
 use crate::common::{Env, body, chunks, sse_events, stream_body};
 
-/// A management key of the harness's (default) account.
-async fn admin(env: &Env) -> String {
-    let store = env.gw.store();
-    let account = store.default_account().await.unwrap().unwrap();
-    store.create_key(&account.id, "admin", true, None).await.unwrap().plaintext
-}
-
-async fn send(env: &Env, method: &str, key: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut req = env.http.request(method, env.url(path)).bearer_auth(key);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
 /// A new inference key of the harness's account with a new guardrail made
 /// of `rules` (plus a name) assigned to it: (key plaintext, guardrail id).
 async fn guarded(env: &Env, admin: &str, name: &str, rules: Value) -> (String, String) {
@@ -44,14 +25,14 @@ async fn guarded(env: &Env, admin: &str, name: &str, rules: Value) -> (String, S
 async fn create(env: &Env, admin: &str, name: &str, rules: Value) -> String {
     let mut spec = rules;
     spec["name"] = json!(name);
-    let (status, v) = send(env, "POST", admin, "/guardrails", Some(spec)).await;
+    let (status, v) = env.send("POST", admin, "/guardrails", Some(spec)).await;
     assert_eq!(status, 201, "{v}");
     v["data"]["id"].as_str().unwrap().to_owned()
 }
 
 async fn assign(env: &Env, admin: &str, id: &str, key: &str) {
     let body = json!({"key_hashes": [hash_key(key)]});
-    let (status, v) = send(env, "POST", admin, &format!("/guardrails/{id}/keys"), Some(body)).await;
+    let (status, v) = env.send("POST", admin, &format!("/guardrails/{id}/keys"), Some(body)).await;
     assert_eq!(status, 200, "{v}");
 }
 
@@ -75,22 +56,22 @@ fn upstream_text(env: &Env) -> String {
 #[tokio::test]
 async fn management_keys_create_read_update_assign_and_delete_guardrails() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
-    let (status, v) = send(
-        &env,
-        "POST",
-        &admin,
-        "/guardrails",
-        Some(json!({
-            "name": " prod ", "description": "production", "limit_usd": 12.5, "reset_interval": "weekly",
-            "allowed_models": ["sim/*", "sim/text", "sim/text"], "allowed_providers": ["SIM"], "enforce_zdr": true,
-            "block_prompt_injection": true,
-            "regex_filters": [{"pattern": "sk-[a-z]+", "action": "redact", "label": "api_key"}],
-            "pii": {"action": "block", "types": ["email", "ssn", "email"]},
-            "workspace_id": "ignored",
-        })),
-    )
-    .await;
+    let admin = env.admin_key().await;
+    let (status, v) = env
+        .send(
+            "POST",
+            &admin,
+            "/guardrails",
+            Some(json!({
+                "name": " prod ", "description": "production", "limit_usd": 12.5, "reset_interval": "weekly",
+                "allowed_models": ["sim/*", "sim/text", "sim/text"], "allowed_providers": ["SIM"], "enforce_zdr": true,
+                "block_prompt_injection": true,
+                "regex_filters": [{"pattern": "sk-[a-z]+", "action": "redact", "label": "api_key"}],
+                "pii": {"action": "block", "types": ["email", "ssn", "email"]},
+                "workspace_id": "ignored",
+            })),
+        )
+        .await;
     assert_eq!(status, 201, "{v}");
     let d = &v["data"];
     let id = d["id"].as_str().unwrap().to_owned();
@@ -105,19 +86,19 @@ async fn management_keys_create_read_update_assign_and_delete_guardrails() {
     assert_eq!(d["key_hashes"], json!([]));
     assert!(d["created_at"].as_str().unwrap().ends_with('Z'));
 
-    let (status, list) = send(&env, "GET", &admin, "/guardrails", None).await;
+    let (status, list) = env.send("GET", &admin, "/guardrails", None).await;
     assert_eq!(status, 200);
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
 
     // PATCH: only what is sent changes; null clears.
-    let (status, p) = send(
-        &env,
-        "PATCH",
-        &admin,
-        &format!("/guardrails/{id}"),
-        Some(json!({"name": "prod-2", "limit_usd": null, "reset_interval": null, "pii": null})),
-    )
-    .await;
+    let (status, p) = env
+        .send(
+            "PATCH",
+            &admin,
+            &format!("/guardrails/{id}"),
+            Some(json!({"name": "prod-2", "limit_usd": null, "reset_interval": null, "pii": null})),
+        )
+        .await;
     assert_eq!(status, 200, "{p}");
     assert_eq!(p["data"]["name"], "prod-2");
     assert!(p["data"]["limit_usd"].is_null() && p["data"]["reset_interval"].is_null() && p["data"]["pii"].is_null());
@@ -126,17 +107,17 @@ async fn management_keys_create_read_update_assign_and_delete_guardrails() {
     // Assignment: to several keys, idempotent; a key may have several guardrails.
     let k = hash_key(&env.key);
     let (status, a) =
-        send(&env, "POST", &admin, &format!("/guardrails/{id}/keys"), Some(json!({"key_hashes": [k, k]}))).await;
+        env.send("POST", &admin, &format!("/guardrails/{id}/keys"), Some(json!({"key_hashes": [k, k]}))).await;
     assert_eq!(status, 200, "{a}");
     assert_eq!(a["assigned_count"], 1);
     assert_eq!(a["data"]["key_hashes"], json!([k]));
     let second = create(&env, &admin, "second", json!({})).await;
     assign(&env, &admin, &second, &env.key).await;
-    let (_, one) = send(&env, "GET", &admin, &format!("/guardrails/{second}"), None).await;
+    let (_, one) = env.send("GET", &admin, &format!("/guardrails/{second}"), None).await;
     assert_eq!(one["data"]["key_hashes"], json!([k]));
-    let (status, _) = send(&env, "DELETE", &admin, &format!("/guardrails/{id}/keys/{k}"), None).await;
+    let (status, _) = env.send("DELETE", &admin, &format!("/guardrails/{id}/keys/{k}"), None).await;
     assert_eq!(status, 200);
-    let (status, _) = send(&env, "DELETE", &admin, &format!("/guardrails/{id}/keys/{k}"), None).await;
+    let (status, _) = env.send("DELETE", &admin, &format!("/guardrails/{id}/keys/{k}"), None).await;
     assert_eq!(status, 404, "no longer assigned");
 
     // Refused settings say what is wrong.
@@ -149,25 +130,25 @@ async fn management_keys_create_read_update_assign_and_delete_guardrails() {
         (json!({"name": "x", "limit_usd": -1}), "limit_usd"),
         (json!({"name": ""}), "name"),
     ] {
-        let (status, e) = send(&env, "POST", &admin, "/guardrails", Some(bad.clone())).await;
+        let (status, e) = env.send("POST", &admin, "/guardrails", Some(bad.clone())).await;
         assert_eq!(status, 400, "{bad}: {e}");
         assert!(e["error"]["message"].as_str().unwrap().contains(says), "{bad}: {e}");
     }
 
     // Inference keys can neither read nor manage guardrails.
-    assert_eq!(send(&env, "GET", &env.key, "/guardrails", None).await.0, 403);
-    assert_eq!(send(&env, "POST", &env.key, "/guardrails", Some(json!({"name": "x"}))).await.0, 403);
+    assert_eq!(env.send("GET", &env.key, "/guardrails", None).await.0, 403);
+    assert_eq!(env.send("POST", &env.key, "/guardrails", Some(json!({"name": "x"}))).await.0, 403);
 
-    let (status, _) = send(&env, "DELETE", &admin, &format!("/guardrails/{id}"), None).await;
+    let (status, _) = env.send("DELETE", &admin, &format!("/guardrails/{id}"), None).await;
     assert_eq!(status, 200);
-    assert_eq!(send(&env, "GET", &admin, &format!("/guardrails/{id}"), None).await.0, 404);
-    assert_eq!(send(&env, "DELETE", &admin, &format!("/guardrails/{id}"), None).await.0, 404);
+    assert_eq!(env.send("GET", &admin, &format!("/guardrails/{id}"), None).await.0, 404);
+    assert_eq!(env.send("DELETE", &admin, &format!("/guardrails/{id}"), None).await.0, 404);
 }
 
 #[tokio::test]
 async fn another_accounts_guardrails_and_keys_are_not_found() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
     let id = create(&env, &admin, "mine", json!({"allowed_models": ["sim/text"]})).await;
     let store = env.gw.store();
     let other = store.create_account("other", Billing::Postpaid).await.unwrap();
@@ -175,21 +156,21 @@ async fn another_accounts_guardrails_and_keys_are_not_found() {
     let other_key = store.create_key(&other.id, "app", false, None).await.unwrap().plaintext;
 
     let path = format!("/guardrails/{id}");
-    assert_eq!(send(&env, "GET", &other_admin, &path, None).await.0, 404);
-    assert_eq!(send(&env, "PATCH", &other_admin, &path, Some(json!({"name": "x"}))).await.0, 404);
+    assert_eq!(env.send("GET", &other_admin, &path, None).await.0, 404);
+    assert_eq!(env.send("PATCH", &other_admin, &path, Some(json!({"name": "x"}))).await.0, 404);
     let assign = Some(json!({"key_hashes": [hash_key(&other_key)]}));
-    assert_eq!(send(&env, "POST", &other_admin, &format!("{path}/keys"), assign.clone()).await.0, 404);
-    assert_eq!(send(&env, "DELETE", &other_admin, &format!("{path}/keys/{}", hash_key(&env.key)), None).await.0, 404);
-    assert_eq!(send(&env, "DELETE", &other_admin, &path, None).await.0, 404);
-    let (_, list) = send(&env, "GET", &other_admin, "/guardrails", None).await;
+    assert_eq!(env.send("POST", &other_admin, &format!("{path}/keys"), assign.clone()).await.0, 404);
+    assert_eq!(env.send("DELETE", &other_admin, &format!("{path}/keys/{}", hash_key(&env.key)), None).await.0, 404);
+    assert_eq!(env.send("DELETE", &other_admin, &path, None).await.0, 404);
+    let (_, list) = env.send("GET", &other_admin, "/guardrails", None).await;
     assert_eq!(list["data"], json!([]));
 
     // Nor can a guardrail be assigned to another account's key (or to a management key).
-    let (status, e) = send(&env, "POST", &admin, &format!("{path}/keys"), assign).await;
+    let (status, e) = env.send("POST", &admin, &format!("{path}/keys"), assign).await;
     assert_eq!(status, 404, "{e}");
     let own_admin = Some(json!({"key_hashes": [hash_key(&admin)]}));
-    assert_eq!(send(&env, "POST", &admin, &format!("{path}/keys"), own_admin).await.0, 404);
-    let (_, one) = send(&env, "GET", &admin, &path, None).await;
+    assert_eq!(env.send("POST", &admin, &format!("{path}/keys"), own_admin).await.0, 404);
+    let (_, one) = env.send("GET", &admin, &path, None).await;
     assert_eq!(one["data"]["name"], "mine", "unchanged");
     assert_eq!(one["data"]["key_hashes"], json!([]));
 }
@@ -197,7 +178,7 @@ async fn another_accounts_guardrails_and_keys_are_not_found() {
 #[tokio::test]
 async fn model_allow_lists_intersect_and_name_the_guardrail() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
     let (key, id) = guarded(&env, &admin, "only-sim", json!({"allowed_models": ["sim/*"]})).await;
     assert_eq!(chat(&env, &key, body("sim/text")).await.0, 200);
     assert_eq!(chat(&env, &key, body("sim/json")).await.0, 200);
@@ -242,7 +223,7 @@ const MODELS: &str = "[[models]]\nid = \"g/pair\"\n\
 #[tokio::test]
 async fn provider_allow_lists_steer_routing_and_zdr_is_enforced() {
     let env = Env::start_with(MODELS).await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
     let (_, v) = chat(&env, &env.key, body("g/pair")).await;
     assert_eq!(v["provider"], "Simulator", "the free endpoint first without guardrails");
 
@@ -283,7 +264,7 @@ async fn provider_allow_lists_steer_routing_and_zdr_is_enforced() {
 #[tokio::test]
 async fn content_rules_block_or_redact_before_anything_goes_upstream() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
 
     // Prompt injection.
     let (key, id) = guarded(&env, &admin, "no-jailbreaks", json!({"block_prompt_injection": true})).await;
@@ -364,7 +345,7 @@ async fn content_rules_block_or_redact_before_anything_goes_upstream() {
 #[tokio::test]
 async fn a_spent_budget_refuses_with_402_naming_the_guardrail() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
     // sim/text costs $0.00002 a request; this budget holds one request a day.
     let (key, id) = guarded(&env, &admin, "tiny", json!({"limit_usd": 0.00001, "reset_interval": "daily"})).await;
     let (status, v) = chat(&env, &key, body("sim/text")).await;
@@ -382,7 +363,7 @@ async fn a_spent_budget_refuses_with_402_naming_the_guardrail() {
     let msg = err["message"].as_str().unwrap();
     assert!(msg.contains("Guardrail budget exhausted") && msg.contains("daily") && msg.contains("resets at"), "{msg}");
     // Raising the budget applies at once.
-    let (status, _) = send(&env, "PATCH", &admin, &format!("/guardrails/{id}"), Some(json!({"limit_usd": 1}))).await;
+    let (status, _) = env.send("PATCH", &admin, &format!("/guardrails/{id}"), Some(json!({"limit_usd": 1}))).await;
     assert_eq!(status, 200);
     assert_eq!(chat(&env, &key, body("sim/text")).await.0, 200);
 

@@ -8,14 +8,10 @@ use switchyard_store::Billing;
 
 use crate::common::{Env, body};
 
+/// `Env::send` with the body as text, for checks on everything it says.
 async fn call(env: &Env, method: &str, key: &str, path: &str, body: Option<Value>) -> (u16, String) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut req = env.http.request(method, env.url(path)).bearer_auth(key);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
+    let (status, v) = env.send(method, key, path, body).await;
+    (status, v.to_string())
 }
 
 /// The `id` of a created object (`{data: {id}}` or `{id}`).

@@ -9,28 +9,9 @@ use switchyard_store::{Billing, KeySpec, now_ms};
 
 use crate::common::{Env, body};
 
-/// A management key of the harness's (default) account.
-async fn admin(env: &Env) -> String {
-    let store = env.gw.store();
-    let account = store.default_account().await.unwrap().unwrap();
-    store.create_key(&account.id, "admin", true, None).await.unwrap().plaintext
-}
-
-async fn send(env: &Env, method: &str, key: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut req = env.http.request(method, env.url(path)).bearer_auth(key);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
 /// Creates a key through the API: (plaintext, hash).
 async fn create(env: &Env, admin: &str, body: Value) -> (String, String) {
-    let (status, v) = send(env, "POST", admin, "/keys", Some(body)).await;
+    let (status, v) = env.send("POST", admin, "/keys", Some(body)).await;
     assert_eq!(status, 201, "{v}");
     (v["key"].as_str().unwrap().to_owned(), v["data"]["hash"].as_str().unwrap().to_owned())
 }
@@ -46,16 +27,16 @@ async fn spend(env: &Env, key: &str) {
 #[tokio::test]
 async fn management_key_creates_lists_updates_and_deletes_keys() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
-    let (status, v) = send(
-        &env,
-        "POST",
-        &admin,
-        "/keys",
-        Some(json!({"name": "ci", "limit": 1.5, "limit_reset": "monthly", "include_byok_in_limit": true,
+    let admin = env.admin_key().await;
+    let (status, v) = env
+        .send(
+            "POST",
+            &admin,
+            "/keys",
+            Some(json!({"name": "ci", "limit": 1.5, "limit_reset": "monthly", "include_byok_in_limit": true,
                     "expires_at": "2099-12-31T23:59:59Z", "workspace_id": "ignored"})),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 201, "{v}");
     let plaintext = v["key"].as_str().unwrap();
     assert!(plaintext.starts_with("sk-sy-v1-"));
@@ -78,26 +59,26 @@ async fn management_key_creates_lists_updates_and_deletes_keys() {
     assert!(d.get("key").is_none(), "the plaintext is not part of the object");
 
     // Listed (the harness's inference key too; management keys are not).
-    let (status, list) = send(&env, "GET", &admin, "/keys", None).await;
+    let (status, list) = env.send("GET", &admin, "/keys", None).await;
     assert_eq!(status, 200);
     let names: Vec<&str> = list["data"].as_array().unwrap().iter().map(|k| k["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["test", "ci"]);
     assert!(list["data"].as_array().unwrap().iter().all(|k| k.get("key").is_none()));
-    let (status, one) = send(&env, "GET", &admin, &format!("/keys/{hash}"), None).await;
+    let (status, one) = env.send("GET", &admin, &format!("/keys/{hash}"), None).await;
     assert_eq!(status, 200);
     assert_eq!(one["data"]["limit_reset"], "monthly");
-    let (_, page2) = send(&env, "GET", &admin, "/keys?offset=1", None).await;
+    let (_, page2) = env.send("GET", &admin, "/keys?offset=1", None).await;
     assert_eq!(page2["data"].as_array().unwrap().len(), 1);
 
     // PATCH: only what is sent changes; null clears limit and reset.
-    let (status, p) = send(
-        &env,
-        "PATCH",
-        &admin,
-        &format!("/keys/{hash}"),
-        Some(json!({"name": "ci-renamed", "limit": null, "limit_reset": null})),
-    )
-    .await;
+    let (status, p) = env
+        .send(
+            "PATCH",
+            &admin,
+            &format!("/keys/{hash}"),
+            Some(json!({"name": "ci-renamed", "limit": null, "limit_reset": null})),
+        )
+        .await;
     assert_eq!(status, 200, "{p}");
     assert_eq!(p["data"]["name"], "ci-renamed");
     assert!(
@@ -105,30 +86,30 @@ async fn management_key_creates_lists_updates_and_deletes_keys() {
     );
     assert_eq!(p["data"]["include_byok_in_limit"], true);
     let (_, p) =
-        send(&env, "PATCH", &admin, &format!("/keys/{hash}"), Some(json!({"limit": 2, "limit_reset": "weekly"}))).await;
+        env.send("PATCH", &admin, &format!("/keys/{hash}"), Some(json!({"limit": 2, "limit_reset": "weekly"}))).await;
     assert_eq!((p["data"]["limit"].as_f64(), p["data"]["limit_reset"].as_str()), (Some(2.0), Some("weekly")));
     assert_eq!(p["data"]["name"], "ci-renamed");
     assert_eq!(env.chat_as(plaintext, body("sim/text")).await.status(), 200);
 
     // Disabled: refused at once, hidden from lists unless asked for.
-    let (status, p) = send(&env, "PATCH", &admin, &format!("/keys/{hash}"), Some(json!({"disabled": true}))).await;
+    let (status, p) = env.send("PATCH", &admin, &format!("/keys/{hash}"), Some(json!({"disabled": true}))).await;
     assert_eq!((status, &p["data"]["disabled"]), (200, &json!(true)));
     assert_eq!(env.chat_as(plaintext, body("sim/text")).await.status(), 401);
-    let (_, list) = send(&env, "GET", &admin, "/keys", None).await;
+    let (_, list) = env.send("GET", &admin, "/keys", None).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
-    let (_, list) = send(&env, "GET", &admin, "/keys?include_disabled=true", None).await;
+    let (_, list) = env.send("GET", &admin, "/keys?include_disabled=true", None).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
-    let (_, p) = send(&env, "PATCH", &admin, &format!("/keys/{hash}"), Some(json!({"disabled": false}))).await;
+    let (_, p) = env.send("PATCH", &admin, &format!("/keys/{hash}"), Some(json!({"disabled": false}))).await;
     assert_eq!(p["data"]["disabled"], false);
     assert_eq!(env.chat_as(plaintext, body("sim/text")).await.status(), 200);
 
     // Deleted: gone everywhere and no longer accepted.
-    let (status, del) = send(&env, "DELETE", &admin, &format!("/keys/{hash}"), None).await;
+    let (status, del) = env.send("DELETE", &admin, &format!("/keys/{hash}"), None).await;
     assert_eq!((status, del), (200, json!({"deleted": true})));
-    assert_eq!(send(&env, "GET", &admin, &format!("/keys/{hash}"), None).await.0, 404);
-    assert_eq!(send(&env, "DELETE", &admin, &format!("/keys/{hash}"), None).await.0, 404);
-    assert_eq!(send(&env, "PATCH", &admin, &format!("/keys/{hash}"), Some(json!({"name": "x"}))).await.0, 404);
-    let (_, list) = send(&env, "GET", &admin, "/keys?include_disabled=true", None).await;
+    assert_eq!(env.send("GET", &admin, &format!("/keys/{hash}"), None).await.0, 404);
+    assert_eq!(env.send("DELETE", &admin, &format!("/keys/{hash}"), None).await.0, 404);
+    assert_eq!(env.send("PATCH", &admin, &format!("/keys/{hash}"), Some(json!({"name": "x"}))).await.0, 404);
+    let (_, list) = env.send("GET", &admin, "/keys?include_disabled=true", None).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
     let r = env.chat_as(plaintext, body("sim/text")).await;
     assert_eq!(r.status(), 401);
@@ -146,32 +127,32 @@ async fn inference_keys_cannot_manage_keys() {
         ("PATCH", format!("/keys/{hash}"), Some(json!({"disabled": true}))),
         ("DELETE", format!("/keys/{hash}"), None),
     ] {
-        let (status, v) = send(&env, method, &env.key, &path, body).await;
+        let (status, v) = env.send(method, &env.key, &path, body).await;
         assert_eq!(status, 403, "{method} {path}: {v}");
         assert_eq!(v["error"]["metadata"]["error_type"], "permission_denied");
     }
-    assert_eq!(send(&env, "GET", "sk-sy-v1-nope", "/keys", None).await.0, 401);
+    assert_eq!(env.send("GET", "sk-sy-v1-nope", "/keys", None).await.0, 401);
     assert_eq!(env.chat(body("sim/text")).await.status(), 200, "the key still works");
 }
 
 #[tokio::test]
 async fn a_created_key_runs_chat_and_shows_its_usage() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
     let (key, hash) = create(&env, &admin, json!({"name": "app", "limit": 1, "limit_reset": "daily"})).await;
     spend(&env, &key).await;
     spend(&env, &key).await;
-    let (_, v) = send(&env, "GET", &admin, &format!("/keys/{hash}"), None).await;
+    let (_, v) = env.send("GET", &admin, &format!("/keys/{hash}"), None).await;
     let d = &v["data"];
     for field in ["usage", "usage_daily", "usage_weekly", "usage_monthly"] {
         assert_eq!(d[field].as_f64().unwrap(), 0.00004, "{field}");
     }
     assert_eq!(d["limit_remaining"].as_f64().unwrap(), 0.99996);
-    let (_, list) = send(&env, "GET", &admin, "/keys", None).await;
+    let (_, list) = env.send("GET", &admin, "/keys", None).await;
     let listed = list["data"].as_array().unwrap().iter().find(|k| k["hash"] == hash.as_str()).unwrap().clone();
     assert_eq!(listed["usage_daily"].as_f64().unwrap(), 0.00004);
 
-    let (status, me) = send(&env, "GET", &key, "/key", None).await;
+    let (status, me) = env.send("GET", &key, "/key", None).await;
     assert_eq!(status, 200);
     let m = &me["data"];
     assert_eq!(m["usage_daily"].as_f64().unwrap(), 0.00004);
@@ -183,14 +164,14 @@ async fn a_created_key_runs_chat_and_shows_its_usage() {
     assert_eq!((&m["is_management_key"], &m["is_provisioning_key"]), (&json!(false), &json!(false)));
     assert!(m["expires_at"].is_null());
     // The management key's own view.
-    let (_, me) = send(&env, "GET", &admin, "/key", None).await;
+    let (_, me) = env.send("GET", &admin, "/key", None).await;
     assert_eq!((&me["data"]["is_management_key"], &me["data"]["is_provisioning_key"]), (&json!(true), &json!(true)));
 }
 
 #[tokio::test]
 async fn a_spent_limit_gets_402_until_raised() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
     // sim/text with max_tokens 5 reserves $0.000035 and costs $0.00002: two
     // fit under $0.00006, a third does not.
     let (key, hash) = create(&env, &admin, json!({"name": "tiny", "limit": 0.00006, "limit_reset": "daily"})).await;
@@ -215,7 +196,7 @@ async fn a_spent_limit_gets_402_until_raised() {
     // /key, once the writer has stored both requests.
     let mut remaining = Value::Null;
     for _ in 0..100 {
-        let (_, me) = send(&env, "GET", &key, "/key", None).await;
+        let (_, me) = env.send("GET", &key, "/key", None).await;
         if me["data"]["usage_daily"].as_f64() == Some(0.00004) {
             remaining = me["data"]["limit_remaining"].clone();
             break;
@@ -225,7 +206,7 @@ async fn a_spent_limit_gets_402_until_raised() {
     assert_eq!(remaining, 0.00002);
 
     // Raising the limit lets the key spend again at once.
-    let (status, _) = send(&env, "PATCH", &admin, &format!("/keys/{hash}"), Some(json!({"limit": 0.001}))).await;
+    let (status, _) = env.send("PATCH", &admin, &format!("/keys/{hash}"), Some(json!({"limit": 0.001}))).await;
     assert_eq!(status, 200);
     assert_eq!(env.chat_as(&key, small()).await.status(), 200);
 }
@@ -233,7 +214,7 @@ async fn a_spent_limit_gets_402_until_raised() {
 #[tokio::test]
 async fn a_key_disabled_elsewhere_stops_within_a_second_and_expired_keys_get_401() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
     let (key, hash) = create(&env, &admin, json!({"name": "cli-disabled"})).await;
     assert_eq!(env.chat_as(&key, body("sim/text")).await.status(), 200);
     // Another process (the CLI) disables it: the auth cache notices within its TTL.
@@ -260,7 +241,7 @@ async fn a_key_disabled_elsewhere_stops_within_a_second_and_expired_keys_get_401
 #[tokio::test]
 async fn another_accounts_keys_are_not_found() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
     let store = env.gw.store();
     let other = store.create_account("other", Billing::Prepaid).await.unwrap();
     let theirs = store.create_key(&other.id, "theirs", false, Some(NanoUsd(5))).await.unwrap();
@@ -268,14 +249,14 @@ async fn another_accounts_keys_are_not_found() {
     let mine_admin_hash = switchyard_store::hash_key(&admin);
     for hash in [theirs.record.hash.as_str(), their_admin.record.hash.as_str(), &mine_admin_hash, "0000"] {
         for (method, body) in [("GET", None), ("PATCH", Some(json!({"disabled": true}))), ("DELETE", None)] {
-            let (status, v) = send(&env, method, &admin, &format!("/keys/{hash}"), body).await;
+            let (status, v) = env.send(method, &admin, &format!("/keys/{hash}"), body).await;
             assert_eq!(status, 404, "{method} {hash}: {v}");
             assert_eq!(v["error"]["code"], 404);
         }
     }
     assert!(!store.key_by_hash(&theirs.record.hash).await.unwrap().unwrap().disabled);
     // Their management key sees only their key.
-    let (_, list) = send(&env, "GET", &their_admin.plaintext, "/keys", None).await;
+    let (_, list) = env.send("GET", &their_admin.plaintext, "/keys", None).await;
     let hashes: Vec<&str> = list["data"].as_array().unwrap().iter().map(|k| k["hash"].as_str().unwrap()).collect();
     assert_eq!(hashes, [theirs.record.hash.as_str()]);
 }
@@ -283,7 +264,7 @@ async fn another_accounts_keys_are_not_found() {
 #[tokio::test]
 async fn bad_bodies_get_400_naming_the_field() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
     let cases = [
         (json!({"name": "x", "expires_at": "2099-01-01T00:00:00+02:00"}), "expires_at"),
         (json!({"name": "x", "expires_at": "2099-01-01T00:00:00"}), "expires_at"),
@@ -298,17 +279,16 @@ async fn bad_bodies_get_400_naming_the_field() {
         (json!({"name": "x", "include_byok_in_limit": "yes"}), "include_byok_in_limit"),
     ];
     for (body, field) in cases {
-        let (status, v) = send(&env, "POST", &admin, "/keys", Some(body.clone())).await;
+        let (status, v) = env.send("POST", &admin, "/keys", Some(body.clone())).await;
         assert_eq!(status, 400, "{body}: {v}");
         let msg = v["error"]["message"].as_str().unwrap();
         assert!(msg.contains(&format!("`{field}`")), "{body}: {msg}");
     }
-    let (status, v) = send(&env, "POST", &admin, "/keys", None).await;
+    let (status, v) = env.send("POST", &admin, "/keys", None).await;
     assert_eq!(status, 400, "{v}");
     // UTC spelled +00:00 is fine.
     let (status, v) =
-        send(&env, "POST", &admin, "/keys", Some(json!({"name": "x", "expires_at": "2099-01-01T00:00:00+00:00"})))
-            .await;
+        env.send("POST", &admin, "/keys", Some(json!({"name": "x", "expires_at": "2099-01-01T00:00:00+00:00"}))).await;
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["data"]["expires_at"], "2099-01-01T00:00:00.000Z");
     let hash = v["data"]["hash"].as_str().unwrap();
@@ -318,12 +298,12 @@ async fn bad_bodies_get_400_naming_the_field() {
         (json!({"limit_reset": "hourly"}), "limit_reset"),
         (json!({"name": ""}), "name"),
     ] {
-        let (status, v) = send(&env, "PATCH", &admin, &format!("/keys/{hash}"), Some(body.clone())).await;
+        let (status, v) = env.send("PATCH", &admin, &format!("/keys/{hash}"), Some(body.clone())).await;
         assert_eq!(status, 400, "{body}: {v}");
         assert!(v["error"]["message"].as_str().unwrap().contains(&format!("`{field}`")), "{body}: {v}");
     }
     for query in ["include_disabled=maybe", "offset=-1"] {
-        let (status, v) = send(&env, "GET", &admin, &format!("/keys?{query}"), None).await;
+        let (status, v) = env.send("GET", &admin, &format!("/keys?{query}"), None).await;
         assert_eq!(status, 400, "{query}: {v}");
     }
 }
