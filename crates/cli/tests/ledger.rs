@@ -42,6 +42,7 @@ fn generation(id: &str, account: &str, key: &str, cost: i64) -> GenerationRecord
         tokens_cache_write: 0,
         usage_estimated: false,
         cost: NanoUsd(cost),
+        byok_cost: NanoUsd::ZERO,
         latency_ms: 3,
         ttft_ms: None,
         generation_time_ms: 2,

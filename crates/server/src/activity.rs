@@ -51,7 +51,7 @@ impl From<ActivityRow> for ActivityItem {
             endpoint_id: format!("{slug}/{upstream}"),
             provider_name: r.provider_name.unwrap_or(slug),
             usage: r.usage.as_usd_f64(),
-            byok_usage_inference: 0.0,
+            byok_usage_inference: r.byok_usage.as_usd_f64(),
             requests: r.requests,
             prompt_tokens: r.prompt_tokens,
             completion_tokens: r.completion_tokens,
@@ -120,6 +120,7 @@ mod tests {
             provider_slug: Some("openai".into()),
             upstream_model: Some("gpt-4o-2024-08-06".into()),
             usage: NanoUsd(1_500_000),
+            byok_usage: NanoUsd(20_000),
             requests: 3,
             prompt_tokens: 30,
             completion_tokens: 12,
@@ -131,7 +132,7 @@ mod tests {
             serde_json::json!({
                 "date": "2025-11-24", "model": "openai/gpt-4o", "model_permaslug": "openai/gpt-4o",
                 "endpoint_id": "openai/gpt-4o-2024-08-06", "provider_name": "OpenAI", "usage": 0.0015,
-                "byok_usage_inference": 0.0, "requests": 3, "prompt_tokens": 30, "completion_tokens": 12,
+                "byok_usage_inference": 0.00002, "requests": 3, "prompt_tokens": 30, "completion_tokens": 12,
                 "reasoning_tokens": 4,
             })
         );

@@ -82,6 +82,18 @@ impl Caller {
         }
     }
 
+    /// Records the list cost of a generation served with the account's own
+    /// provider key (BYOK) against the key's limit, when the key counts BYOK
+    /// spend in its limit; the account's balance is not touched (the
+    /// provider bills the account).
+    pub fn debit_byok(&self, list_cost: NanoUsd) {
+        if let Some(limit) = &self.limit
+            && self.key.include_byok_in_limit
+        {
+            limit.debit(list_cost);
+        }
+    }
+
     /// A 402 when the key has spent its limit in the current period.
     pub fn ensure_within_key_limit(&self) -> Result<(), GatewayError> {
         let (Some(limit), Some(live)) = (self.key.limit, &self.limit) else {
@@ -295,7 +307,7 @@ impl Auth {
         };
         let window = LimitWindow::at(key.limit_reset, now);
         if live.stale(&window) {
-            let used = self.store.key_usage_in(&key.hash, window.bounds()).await?;
+            let used = self.store.key_usage_in(&key.hash, window.bounds(), key.include_byok_in_limit).await?;
             live.reload(window, used);
         }
         Ok(live)
@@ -391,6 +403,7 @@ mod tests {
             tokens_cache_write: 0,
             usage_estimated: false,
             cost: NanoUsd(cost),
+            byok_cost: NanoUsd::ZERO,
             latency_ms: 1,
             ttft_ms: None,
             generation_time_ms: 1,

@@ -241,6 +241,19 @@ pub fn worst_case(steps: &[Step], catalog: &Catalog, prompt_tokens: u64, max_tok
         .unwrap_or_default()
 }
 
+/// Like [`worst_case`], for the limit of a key that counts BYOK spend in
+/// it: a step with an own key may add its fee and its list cost.
+pub fn worst_case_with_list(steps: &[Step], catalog: &Catalog, prompt_tokens: u64, max_tokens: Option<u64>) -> NanoUsd {
+    steps
+        .iter()
+        .map(|s| {
+            let list = crate::spend::worst_case(&[s.attempt], catalog, prompt_tokens, max_tokens);
+            if s.key.is_some() { NanoUsd(fee(list).0.saturating_add(list.0)) } else { list }
+        })
+        .max()
+        .unwrap_or_default()
+}
+
 struct Cached {
     loaded: Instant,
     keys: Arc<AccountKeys>,

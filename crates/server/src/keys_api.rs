@@ -83,7 +83,7 @@ pub struct ListQuery {
 /// what is left of the limit in the current one.
 pub(crate) fn key_object(k: &KeyRecord, u: &PeriodUsage) -> Map<String, Value> {
     let usd = |n: NanoUsd| n.as_usd_f64();
-    let in_period = u.for_reset(k.limit_reset, k.usage);
+    let in_period = u.for_limit(k, k.usage);
     let obj = json!({
         "hash": k.hash,
         "name": k.name,
@@ -97,10 +97,10 @@ pub(crate) fn key_object(k: &KeyRecord, u: &PeriodUsage) -> Map<String, Value> {
         "usage_daily": usd(u.daily),
         "usage_weekly": usd(u.weekly),
         "usage_monthly": usd(u.monthly),
-        "byok_usage": 0.0,
-        "byok_usage_daily": 0.0,
-        "byok_usage_weekly": 0.0,
-        "byok_usage_monthly": 0.0,
+        "byok_usage": usd(u.byok),
+        "byok_usage_daily": usd(u.byok_daily),
+        "byok_usage_weekly": usd(u.byok_weekly),
+        "byok_usage_monthly": usd(u.byok_monthly),
         "created_at": chrono_like_iso(k.created_at),
         "updated_at": chrono_like_iso(k.updated_at),
         "expires_at": k.expires_at.map(chrono_like_iso),

@@ -83,6 +83,9 @@ pub fn embedding_tokens(req: &switchyard_api::embeddings::EmbeddingsRequest) -> 
 #[derive(Debug)]
 pub struct Reservation {
     amount: i64,
+    /// Held against the key's limit: `amount`, or more for a key that
+    /// counts BYOK list cost in its limit (see [`reserve_with_key`]).
+    key_amount: i64,
     account: Option<Arc<AccountLive>>,
     key: Option<Arc<KeyLimitLive>>,
 }
@@ -91,8 +94,16 @@ impl Reservation {
     /// Charges `cost` to the account and the key, then releases the
     /// reservation. Charging first means no other request ever sees room
     /// that is about to be spent.
-    pub fn settle(mut self, caller: &Caller, cost: NanoUsd) {
+    pub fn settle(self, caller: &Caller, cost: NanoUsd) {
+        self.settle_byok(caller, cost, NanoUsd::ZERO);
+    }
+
+    /// Like [`Reservation::settle`], for a generation served with the
+    /// account's own provider key (BYOK) at list cost `byok_list`: that
+    /// also counts against the key's limit when the key includes BYOK.
+    pub fn settle_byok(mut self, caller: &Caller, cost: NanoUsd, byok_list: NanoUsd) {
         caller.debit(cost);
+        caller.debit_byok(byok_list);
         self.release();
     }
 
@@ -101,7 +112,7 @@ impl Reservation {
             a.reserved.fetch_sub(self.amount, Ordering::AcqRel);
         }
         if let Some(k) = self.key.take() {
-            k.reserved.fetch_sub(self.amount, Ordering::AcqRel);
+            k.reserved.fetch_sub(self.key_amount, Ordering::AcqRel);
         }
     }
 }
@@ -133,11 +144,18 @@ fn try_add(reserved: &AtomicI64, available: i64, amount: i64) -> Result<(), i64>
 /// models). Refuses with 402: a prepaid balance or a key limit that cannot
 /// cover the worst case, saying how far it falls short.
 pub fn reserve(caller: &Caller, worst: NanoUsd) -> Result<Reservation, GatewayError> {
-    let mut r = Reservation { amount: worst.0.max(0), account: None, key: None };
-    if r.amount == 0 {
+    reserve_with_key(caller, worst, worst)
+}
+
+/// Like [`reserve`], with a separate worst case for the key's limit:
+/// `key_worst` is what the request may add to the key's limit spend (more
+/// than `worst` when the key counts BYOK list cost in its limit).
+pub fn reserve_with_key(caller: &Caller, worst: NanoUsd, key_worst: NanoUsd) -> Result<Reservation, GatewayError> {
+    let mut r = Reservation { amount: worst.0.max(0), key_amount: key_worst.0.max(0), account: None, key: None };
+    if r.amount == 0 && r.key_amount == 0 {
         return Ok(r);
     }
-    if caller.key.billing == Billing::Prepaid {
+    if caller.key.billing == Billing::Prepaid && r.amount > 0 {
         let balance = caller.account.balance().0;
         if balance <= 0 {
             return Err(GatewayError::PaymentRequired(
@@ -154,9 +172,9 @@ pub fn reserve(caller: &Caller, worst: NanoUsd) -> Result<Reservation, GatewayEr
         caller.ensure_within_key_limit()?;
         let usage = live.usage();
         let used = usage.map_or(0, |(u, _)| u.0);
-        if let Err(room) = try_add(&live.reserved, limit.0 - used, r.amount) {
+        if let Err(room) = try_add(&live.reserved, limit.0 - used, r.key_amount) {
             let note = usage.map(|(_, w)| format!(" ({})", w.reset_note())).unwrap_or_default();
-            return Err(short(&format!("this key's limit{note}"), room, worst));
+            return Err(short(&format!("this key's limit{note}"), room, key_worst));
         }
         r.key = Some(live.clone());
     }

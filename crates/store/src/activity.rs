@@ -28,6 +28,9 @@ pub struct ActivityRow {
     pub upstream_model: Option<String>,
     /// What was charged.
     pub usage: NanoUsd,
+    /// The providers' list cost of the generations served with the
+    /// account's own keys (BYOK), billed to the account by its providers.
+    pub byok_usage: NanoUsd,
     /// Counted generations.
     pub requests: i64,
     /// Prompt tokens.
@@ -61,7 +64,8 @@ impl Store {
         // day bucket is integer division on both dialects (created_at >= 0).
         let sql = format!(
             "SELECT created_at / {DAY_MS} AS day, model, provider_name, provider_slug, upstream_model, \
-             CAST(SUM(cost_nano) AS BIGINT) AS usage_nano, CAST(COUNT(*) AS BIGINT) AS requests, \
+             CAST(SUM(cost_nano) AS BIGINT) AS usage_nano, \
+             CAST(SUM(byok_cost_nano) AS BIGINT) AS byok_usage_nano, CAST(COUNT(*) AS BIGINT) AS requests, \
              CAST(SUM(tokens_prompt) AS BIGINT) AS prompt_tokens, \
              CAST(SUM(tokens_completion) AS BIGINT) AS completion_tokens, \
              CAST(SUM(tokens_reasoning) AS BIGINT) AS reasoning_tokens \
@@ -87,6 +91,7 @@ impl Store {
                     provider_slug: r.try_get("provider_slug")?,
                     upstream_model: r.try_get("upstream_model")?,
                     usage: NanoUsd(r.try_get("usage_nano")?),
+                    byok_usage: NanoUsd(r.try_get("byok_usage_nano")?),
                     requests: r.try_get("requests")?,
                     prompt_tokens: r.try_get("prompt_tokens")?,
                     completion_tokens: r.try_get("completion_tokens")?,

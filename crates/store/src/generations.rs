@@ -40,6 +40,10 @@ pub struct GenerationRecord {
     /// Charged.
     #[serde(skip)]
     pub cost: NanoUsd,
+    /// The provider's list cost of a BYOK generation (billed to the account
+    /// by its provider, not charged here); zero otherwise.
+    #[serde(skip)]
+    pub byok_cost: NanoUsd,
     /// Request start to last byte, ms.
     pub latency_ms: i64,
     /// Request start to first content, ms (streams).
@@ -68,10 +72,10 @@ pub struct GenerationRecord {
 
 const COLUMNS: &str = "id, account_id, key_hash, model, provider_name, provider_slug, upstream_model, upstream_id, \
     tokens_prompt, tokens_completion, tokens_reasoning, tokens_cached, tokens_cache_write, usage_estimated, cost_nano, \
-    latency_ms, ttft_ms, generation_time_ms, finish_reason, native_finish_reason, streamed, cancelled, status, error, \
+    byok_cost_nano, latency_ms, ttft_ms, generation_time_ms, finish_reason, native_finish_reason, streamed, cancelled, status, error, \
     attempts, routing, created_at";
 
-/// Rows per multi-row INSERT: 27 columns x 200 rows stays far below every
+/// Rows per multi-row INSERT: 28 columns x 200 rows stays far below every
 /// database's bind-parameter limit.
 const ROWS_PER_STATEMENT: usize = 200;
 
@@ -116,7 +120,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         for part in batch.chunks(ROWS_PER_STATEMENT) {
             let sql =
-                format!("INSERT INTO generations ({COLUMNS}) VALUES {}", placeholders(self.backend(), part.len(), 27));
+                format!("INSERT INTO generations ({COLUMNS}) VALUES {}", placeholders(self.backend(), part.len(), 28));
             // Not cached as a prepared statement: its text varies with the row count.
             let mut q = sqlx::query(&sql).persistent(false);
             for g in part {
@@ -136,6 +140,7 @@ impl Store {
                     .bind(g.tokens_cache_write)
                     .bind(i64::from(g.usage_estimated))
                     .bind(g.cost.0)
+                    .bind(g.byok_cost.0)
                     .bind(g.latency_ms)
                     .bind(g.ttft_ms)
                     .bind(g.generation_time_ms)
@@ -202,6 +207,7 @@ impl Store {
             tokens_cache_write: r.try_get("tokens_cache_write")?,
             usage_estimated: r.try_get::<i64, _>("usage_estimated")? != 0,
             cost: NanoUsd(r.try_get("cost_nano")?),
+            byok_cost: NanoUsd(r.try_get("byok_cost_nano")?),
             latency_ms: r.try_get("latency_ms")?,
             ttft_ms: r.try_get("ttft_ms")?,
             generation_time_ms: r.try_get("generation_time_ms")?,

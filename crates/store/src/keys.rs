@@ -33,7 +33,8 @@ pub struct KeyRecord {
     pub limit: Option<NanoUsd>,
     /// When the cap starts over; `None`: it never does (lifetime spend).
     pub limit_reset: Option<LimitReset>,
-    /// Whether BYOK spend counts against the cap (there is no BYOK spend yet).
+    /// Whether BYOK spend (the provider's list cost of generations served
+    /// with the account's own keys) counts against the cap.
     pub include_byok_in_limit: bool,
     /// Spend so far, over the key's lifetime.
     pub usage: NanoUsd,
@@ -78,7 +79,9 @@ pub struct KeyPatch {
 }
 
 /// A key's spend in the UTC day, week (from Monday) and calendar month
-/// containing an instant, summed from its generations.
+/// containing an instant, summed from its generations; with its BYOK spend
+/// (the providers' list cost of generations served with the account's own
+/// keys) in the same periods and over its whole life.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PeriodUsage {
     /// This UTC day.
@@ -87,6 +90,14 @@ pub struct PeriodUsage {
     pub weekly: NanoUsd,
     /// This UTC calendar month.
     pub monthly: NanoUsd,
+    /// BYOK list cost, over the key's whole life.
+    pub byok: NanoUsd,
+    /// BYOK list cost, this UTC day.
+    pub byok_daily: NanoUsd,
+    /// BYOK list cost, this UTC week.
+    pub byok_weekly: NanoUsd,
+    /// BYOK list cost, this UTC calendar month.
+    pub byok_monthly: NanoUsd,
 }
 
 impl PeriodUsage {
@@ -99,6 +110,25 @@ impl PeriodUsage {
             Some(LimitReset::Weekly) => self.weekly,
             Some(LimitReset::Monthly) => self.monthly,
         }
+    }
+
+    /// The BYOK spend in the period of a limit with this reset (the whole
+    /// life when it never resets).
+    pub fn byok_for_reset(&self, reset: Option<LimitReset>) -> NanoUsd {
+        match reset {
+            None => self.byok,
+            Some(LimitReset::Daily) => self.byok_daily,
+            Some(LimitReset::Weekly) => self.byok_weekly,
+            Some(LimitReset::Monthly) => self.byok_monthly,
+        }
+    }
+
+    /// What counts against the limit of `key`: its spend in the limit's
+    /// period (`lifetime` when it never resets), plus its BYOK spend in that
+    /// period when the key includes BYOK in its limit.
+    pub fn for_limit(&self, key: &KeyRecord, lifetime: NanoUsd) -> NanoUsd {
+        let spent = self.for_reset(key.limit_reset, lifetime);
+        if key.include_byok_in_limit { NanoUsd(spent.0 + self.byok_for_reset(key.limit_reset).0) } else { spent }
     }
 }
 
@@ -132,26 +162,35 @@ fn label_of(plaintext: &str) -> String {
 const KEY_COLUMNS: &str = "k.hash, k.account_id, a.billing, k.name, k.label, k.is_management, k.disabled, \
      k.limit_nano, k.limit_reset, k.include_byok_in_limit, k.usage_nano, k.created_at, k.updated_at, k.expires_at";
 
-/// Sums of cost per UTC day, week and month (`$1..$6`: their bounds) over
-/// generations from `$7` on; the caller adds the `WHERE` filter.
+/// Sums of cost and of BYOK list cost per UTC day, week and month (`$1..$6`:
+/// their bounds), and of BYOK list cost over every generation; the caller
+/// adds the `WHERE` filter.
 const PERIOD_SUMS: &str = "CAST(COALESCE(SUM(CASE WHEN created_at >= $1 AND created_at < $2 THEN cost_nano ELSE 0 END), 0) AS BIGINT) AS daily, \
      CAST(COALESCE(SUM(CASE WHEN created_at >= $3 AND created_at < $4 THEN cost_nano ELSE 0 END), 0) AS BIGINT) AS weekly, \
-     CAST(COALESCE(SUM(CASE WHEN created_at >= $5 AND created_at < $6 THEN cost_nano ELSE 0 END), 0) AS BIGINT) AS monthly";
+     CAST(COALESCE(SUM(CASE WHEN created_at >= $5 AND created_at < $6 THEN cost_nano ELSE 0 END), 0) AS BIGINT) AS monthly, \
+     CAST(COALESCE(SUM(CASE WHEN created_at >= $1 AND created_at < $2 THEN byok_cost_nano ELSE 0 END), 0) AS BIGINT) AS byok_daily, \
+     CAST(COALESCE(SUM(CASE WHEN created_at >= $3 AND created_at < $4 THEN byok_cost_nano ELSE 0 END), 0) AS BIGINT) AS byok_weekly, \
+     CAST(COALESCE(SUM(CASE WHEN created_at >= $5 AND created_at < $6 THEN byok_cost_nano ELSE 0 END), 0) AS BIGINT) AS byok_monthly, \
+     CAST(COALESCE(SUM(byok_cost_nano), 0) AS BIGINT) AS byok";
 
 fn period_usage_from_row(row: &sqlx::any::AnyRow) -> Result<PeriodUsage, StoreError> {
     Ok(PeriodUsage {
         daily: NanoUsd(row.try_get("daily")?),
         weekly: NanoUsd(row.try_get("weekly")?),
         monthly: NanoUsd(row.try_get("monthly")?),
+        byok: NanoUsd(row.try_get("byok")?),
+        byok_daily: NanoUsd(row.try_get("byok_daily")?),
+        byok_weekly: NanoUsd(row.try_get("byok_weekly")?),
+        byok_monthly: NanoUsd(row.try_get("byok_monthly")?),
     })
 }
 
-/// The bounds `PERIOD_SUMS` binds, then the earliest of them.
-fn period_bounds(now_ms: i64) -> ([i64; 6], i64) {
+/// The bounds `PERIOD_SUMS` binds.
+fn period_bounds(now_ms: i64) -> [i64; 6] {
     let (ds, de) = LimitReset::Daily.window(now_ms);
     let (ws, we) = LimitReset::Weekly.window(now_ms);
     let (ms, me) = LimitReset::Monthly.window(now_ms);
-    ([ds, de, ws, we, ms, me], ws.min(ms))
+    [ds, de, ws, we, ms, me]
 }
 
 fn key_from_row(row: &sqlx::any::AnyRow) -> Result<KeyRecord, StoreError> {
@@ -334,10 +373,11 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// A key's spend in the UTC day, week and month containing `now_ms`.
+    /// A key's spend in the UTC day, week and month containing `now_ms`,
+    /// with its BYOK spend (whose lifetime sum reads all its generations).
     pub async fn key_period_usage(&self, hash: &str, now_ms: i64) -> Result<PeriodUsage, StoreError> {
-        let (b, from) = period_bounds(now_ms);
-        let sql = format!("SELECT {PERIOD_SUMS} FROM generations WHERE key_hash = $7 AND created_at >= $8");
+        let b = period_bounds(now_ms);
+        let sql = format!("SELECT {PERIOD_SUMS} FROM generations WHERE key_hash = $7");
         let row = sqlx::query(&sql)
             .bind(b[0])
             .bind(b[1])
@@ -346,23 +386,21 @@ impl Store {
             .bind(b[4])
             .bind(b[5])
             .bind(hash)
-            .bind(from)
             .fetch_one(self.pool())
             .await?;
         period_usage_from_row(&row)
     }
 
     /// Every key's spend in the UTC day, week and month containing
-    /// `now_ms`, for one account (keys that spent nothing are absent).
+    /// `now_ms`, with their BYOK spend, for one account (keys without
+    /// generations are absent).
     pub async fn account_period_usage(
         &self,
         account_id: &str,
         now_ms: i64,
     ) -> Result<std::collections::HashMap<String, PeriodUsage>, StoreError> {
-        let (b, from) = period_bounds(now_ms);
-        let sql = format!(
-            "SELECT key_hash, {PERIOD_SUMS} FROM generations WHERE account_id = $7 AND created_at >= $8 GROUP BY key_hash"
-        );
+        let b = period_bounds(now_ms);
+        let sql = format!("SELECT key_hash, {PERIOD_SUMS} FROM generations WHERE account_id = $7 GROUP BY key_hash");
         let rows = sqlx::query(&sql)
             .bind(b[0])
             .bind(b[1])
@@ -371,7 +409,6 @@ impl Store {
             .bind(b[4])
             .bind(b[5])
             .bind(account_id)
-            .bind(from)
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(|r| Ok((r.try_get::<String, _>("key_hash")?, period_usage_from_row(r)?))).collect()
@@ -379,8 +416,24 @@ impl Store {
 
     /// What a key has spent in `[start, end)` (Unix ms), or over its whole
     /// life when `window` is `None`: the number its limit is checked against.
-    pub async fn key_usage_in(&self, hash: &str, window: Option<(i64, i64)>) -> Result<NanoUsd, StoreError> {
+    /// With `include_byok`, its BYOK spend (list cost) counts too.
+    pub async fn key_usage_in(
+        &self,
+        hash: &str,
+        window: Option<(i64, i64)>,
+        include_byok: bool,
+    ) -> Result<NanoUsd, StoreError> {
         let row = match window {
+            None if include_byok => {
+                sqlx::query(
+                    "SELECT CAST(usage_nano + (SELECT COALESCE(SUM(byok_cost_nano), 0) FROM generations \
+                     WHERE key_hash = $1) AS BIGINT) AS used FROM api_keys WHERE hash = $2",
+                )
+                .bind(hash)
+                .bind(hash)
+                .fetch_optional(self.pool())
+                .await?
+            }
             None => {
                 sqlx::query("SELECT usage_nano AS used FROM api_keys WHERE hash = $1")
                     .bind(hash)
@@ -388,10 +441,11 @@ impl Store {
                     .await?
             }
             Some((start, end)) => Some(
-                sqlx::query(
-                    "SELECT CAST(COALESCE(SUM(cost_nano), 0) AS BIGINT) AS used FROM generations \
+                sqlx::query(&format!(
+                    "SELECT CAST(COALESCE(SUM({}), 0) AS BIGINT) AS used FROM generations \
                      WHERE key_hash = $1 AND created_at >= $2 AND created_at < $3",
-                )
+                    if include_byok { "cost_nano + byok_cost_nano" } else { "cost_nano" }
+                ))
                 .bind(hash)
                 .bind(start)
                 .bind(end)

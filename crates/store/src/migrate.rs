@@ -12,6 +12,7 @@ const SQLITE: &[(i64, &str)] = &[
     (5, include_str!("../migrations/sqlite/0005_guardrails.sql")),
     (6, include_str!("../migrations/sqlite/0006_byok.sql")),
     (7, include_str!("../migrations/sqlite/0007_auth_codes.sql")),
+    (8, include_str!("../migrations/sqlite/0008_byok_cost.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -21,6 +22,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (5, include_str!("../migrations/postgres/0005_guardrails.sql")),
     (6, include_str!("../migrations/postgres/0006_byok.sql")),
     (7, include_str!("../migrations/postgres/0007_auth_codes.sql")),
+    (8, include_str!("../migrations/postgres/0008_byok_cost.sql")),
 ];
 
 /// Applies every migration the database has not had, each in its own

@@ -28,6 +28,7 @@ fn spent(id: &str, account: &str, key: &str, cost: i64, at: i64) -> GenerationRe
         tokens_cache_write: 0,
         usage_estimated: false,
         cost: NanoUsd(cost),
+        byok_cost: NanoUsd::ZERO,
         latency_ms: 1,
         ttft_ms: None,
         generation_time_ms: 1,

@@ -26,6 +26,7 @@ fn record(id: &str, account: &str, key: &str, cost: i64) -> GenerationRecord {
         tokens_cache_write: 0,
         usage_estimated: false,
         cost: NanoUsd(cost),
+        byok_cost: NanoUsd::ZERO,
         latency_ms: 12,
         ttft_ms: Some(3),
         generation_time_ms: 9,
@@ -150,6 +151,7 @@ async fn key_limits(store: Store) {
         daily: NanoUsd(daily),
         weekly: NanoUsd(weekly),
         monthly: NanoUsd(monthly),
+        ..PeriodUsage::default()
     };
     let cases = [
         // A period is [start, next reset): the leap day's week runs to Sunday 03-03.
@@ -165,19 +167,19 @@ async fn key_limits(store: Store) {
         let all = store.account_period_usage(&acct.id, now).await.unwrap();
         assert_eq!(all.get(&h).copied().unwrap_or_default(), want, "account view at {now}");
         assert!(!all.contains_key(&stranger), "another account's key");
-        let weekly = store.key_usage_in(&h, Some(LimitReset::Weekly.window(now))).await.unwrap();
+        let weekly = store.key_usage_in(&h, Some(LimitReset::Weekly.window(now)), false).await.unwrap();
         assert_eq!(weekly, want.weekly, "limit window at {now}");
     }
     let monday = store.account_period_usage(&acct.id, utc(2024, 3, 4, 12, 0, 0, 0)).await.unwrap();
     assert_eq!(monday[&sibling], usage(7, 7, 7));
     // Crossing midnight into a new year: the daily window starts over.
-    let daily = |now| store.key_usage_in(&h, Some(LimitReset::Daily.window(now)));
+    let daily = |now| store.key_usage_in(&h, Some(LimitReset::Daily.window(now)), false);
     assert_eq!(daily(utc(2024, 12, 31, 23, 59, 59, 999)).await.unwrap(), NanoUsd(1_000));
     assert_eq!(daily(utc(2025, 1, 1, 0, 0, 0, 0)).await.unwrap(), NanoUsd(10_000));
     assert_eq!(daily(utc(2025, 1, 2, 0, 0, 0, 0)).await.unwrap(), NanoUsd::ZERO);
     // Without a reset the limit counts the key's whole life.
-    assert_eq!(store.key_usage_in(&h, None).await.unwrap(), NanoUsd(11_111));
-    assert_eq!(store.key_usage_in("no-such-key", None).await.unwrap(), NanoUsd::ZERO);
+    assert_eq!(store.key_usage_in(&h, None, false).await.unwrap(), NanoUsd(11_111));
+    assert_eq!(store.key_usage_in("no-such-key", None, false).await.unwrap(), NanoUsd::ZERO);
 
     // Listing: inference keys of the account only, disabled ones on request.
     let names = |keys: Vec<switchyard_store::KeyRecord>| {
@@ -232,6 +234,92 @@ async fn postgres_key_limits() {
     let pg = common::fresh_postgres("limits").await;
     let store = Store::connect(&pg.url).await.unwrap();
     key_limits(store.clone()).await;
+    store.close().await;
+    pg.drop_db().await;
+}
+
+/// BYOK spend: stored with each generation, summed per UTC period and over
+/// the key's life, counted in the limit only for a key that includes it, and
+/// summed per group of the activity.
+async fn byok_sums(store: Store) {
+    use switchyard_store::{KeySpec, LimitReset, PeriodUsage};
+    let acct = store.create_account("byok", Billing::Postpaid).await.unwrap();
+    let spec = |name: &str, include| KeySpec {
+        name: name.into(),
+        limit: Some(NanoUsd(1_000_000)),
+        limit_reset: Some(LimitReset::Daily),
+        include_byok_in_limit: include,
+        ..KeySpec::default()
+    };
+    let with = store.create_key_with(&acct.id, &spec("with", true)).await.unwrap().record;
+    let without = store.create_key_with(&acct.id, &spec("without", false)).await.unwrap().record;
+    let byok = |id: &str, key: &str, list: i64, at: i64| {
+        let mut g = record(id, &acct.id, key, list * 5 / 100).with_created(at);
+        g.byok_cost = NanoUsd(list);
+        g
+    };
+    // 2024-03-04 is a Monday; 2024-02-28 is in the previous week and month.
+    let batch = [
+        byok("b-old", &with.hash, 4_000, utc(2024, 2, 28, 12, 0, 0, 0)),
+        byok("b-mon", &with.hash, 2_000, utc(2024, 3, 4, 1, 0, 0, 0)),
+        byok("b-tue", &with.hash, 1_000, utc(2024, 3, 5, 1, 0, 0, 0)),
+        record("shared", &acct.id, &with.hash, 300).with_created(utc(2024, 3, 5, 2, 0, 0, 0)),
+        byok("b-other", &without.hash, 20_000, utc(2024, 3, 5, 3, 0, 0, 0)),
+    ];
+    store.insert_generations(&batch).await.unwrap();
+    assert_eq!(store.generation("b-tue").await.unwrap().unwrap().byok_cost, NanoUsd(1_000));
+    assert_eq!(store.generation("shared").await.unwrap().unwrap().byok_cost, NanoUsd::ZERO);
+
+    let now = utc(2024, 3, 5, 12, 0, 0, 0);
+    let want = PeriodUsage {
+        daily: NanoUsd(50 + 300),
+        weekly: NanoUsd(100 + 50 + 300),
+        monthly: NanoUsd(100 + 50 + 300),
+        byok: NanoUsd(7_000),
+        byok_daily: NanoUsd(1_000),
+        byok_weekly: NanoUsd(3_000),
+        byok_monthly: NanoUsd(3_000),
+    };
+    let u = store.key_period_usage(&with.hash, now).await.unwrap();
+    assert_eq!(u, want);
+    let all = store.account_period_usage(&acct.id, now).await.unwrap();
+    assert_eq!(all[&with.hash], want);
+    assert_eq!(all[&without.hash].byok_daily, NanoUsd(20_000));
+
+    // The limit: spend plus BYOK list cost when the key includes it.
+    let with = store.key_by_hash(&with.hash).await.unwrap().unwrap();
+    assert_eq!(u.for_limit(&with, with.usage), NanoUsd(350 + 1_000));
+    let without = store.key_by_hash(&without.hash).await.unwrap().unwrap();
+    assert_eq!(all[&without.hash].for_limit(&without, without.usage), NanoUsd(1_000));
+    let day = Some(LimitReset::Daily.window(now));
+    assert_eq!(store.key_usage_in(&with.hash, day, true).await.unwrap(), NanoUsd(350 + 1_000));
+    assert_eq!(store.key_usage_in(&with.hash, day, false).await.unwrap(), NanoUsd(350));
+    let life = 200 + 100 + 50 + 300;
+    assert_eq!(store.key_usage_in(&with.hash, None, false).await.unwrap(), NanoUsd(life));
+    assert_eq!(store.key_usage_in(&with.hash, None, true).await.unwrap(), NanoUsd(life + 7_000));
+    assert_eq!(store.key_usage_in("no-such-key", None, true).await.unwrap(), NanoUsd::ZERO);
+
+    // Activity: BYOK list cost per group, beside the fee.
+    let today = switchyard_store::utc_day(now);
+    let rows = store.activity(&acct.id, today..=today, Some(&with.hash)).await.unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].usage, rows[0].byok_usage), (NanoUsd(350), NanoUsd(1_000)));
+    let rows = store.activity(&acct.id, today..=today, None).await.unwrap();
+    let byok: i64 = rows.iter().map(|r| r.byok_usage.0).sum();
+    assert_eq!(byok, 21_000);
+}
+
+#[tokio::test]
+async fn sqlite_byok_sums() {
+    let dir = tempfile::tempdir().unwrap();
+    byok_sums(Store::open_data_dir(dir.path()).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_byok_sums() {
+    let pg = common::fresh_postgres("byok_sums").await;
+    let store = Store::connect(&pg.url).await.unwrap();
+    byok_sums(store.clone()).await;
     store.close().await;
     pg.drop_db().await;
 }

@@ -355,3 +355,78 @@ async fn the_key_never_reaches_the_log() {
         assert!(!log.contains(secret), "the log shows `{secret}`");
     }
 }
+
+/// `GET /key` of `key`, once the writer has stored enough for its `byok_usage`
+/// to be `byok` and its `usage` to be `usage`.
+async fn key_once(env: &Env, key: &str, usage: f64, byok: f64) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        last = call(env, "GET", key, "/key", None, 200).await["data"].clone();
+        let (u, b) = (last["usage"].as_f64().unwrap_or(-1.0), last["byok_usage"].as_f64().unwrap_or(-1.0));
+        if close(u, usage) && close(b, byok) {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("/key never showed usage {usage} and byok_usage {byok}: {last}");
+}
+
+#[tokio::test]
+async fn byok_spend_shows_in_key_and_activity_and_counts_in_a_limit_that_includes_it() {
+    let env = Env::start().await;
+    let admin = admin(&env).await;
+    add(&env, &admin, json!({"provider": "sim", "api_key": OWN})).await;
+
+    // sim/text: $0.00002 at list price, billed by the provider; the fee is $0.000001.
+    let (status, v) = chat_json(&env, "sim/text").await;
+    assert_eq!(status, 200, "{v}");
+    env.generation_json(v["id"].as_str().unwrap()).await;
+    let me = key_once(&env, &env.key, 0.000001, 0.00002).await;
+    for period in ["daily", "weekly", "monthly"] {
+        assert!(close(me[format!("usage_{period}")].as_f64().unwrap(), 0.000001), "{me}");
+        assert!(close(me[format!("byok_usage_{period}")].as_f64().unwrap(), 0.00002), "{me}");
+    }
+    let activity = call(&env, "GET", &admin, "/activity", None, 200).await;
+    let items = activity["data"].as_array().unwrap();
+    let sum = |field: &str| items.iter().map(|i| i[field].as_f64().unwrap()).sum::<f64>();
+    assert!(close(sum("byok_usage_inference"), 0.00002), "{activity}");
+    assert!(close(sum("usage"), 0.000001), "{activity}");
+
+    // Two keys limited to $0.00004 a day. Each BYOK request spends the fee
+    // ($0.000001); the one that includes BYOK also spends the list cost
+    // ($0.00002), and reserves the list cost too: with max_tokens 5, up to
+    // $0.000035 at list price and its fee.
+    let create = |name: &str, include: bool| json!({"name": name, "limit": 0.00004, "limit_reset": "daily", "include_byok_in_limit": include});
+    let capped = call(&env, "POST", &admin, "/keys", Some(create("with-byok", true)), 201).await;
+    let (capped, capped_hash) =
+        (capped["key"].as_str().unwrap().to_owned(), capped["data"]["hash"].as_str().unwrap().to_owned());
+    let plain = call(&env, "POST", &admin, "/keys", Some(create("without-byok", false)), 201).await;
+    let plain = plain["key"].as_str().unwrap().to_owned();
+    let small = || {
+        let mut b = body("sim/text");
+        b["max_tokens"] = json!(5);
+        b
+    };
+    for _ in 0..3 {
+        assert_eq!(env.chat_as(&plain, small()).await.status(), 200, "only fees count");
+    }
+    assert_eq!(env.chat_as(&capped, small()).await.status(), 200);
+    let r = env.chat_as(&capped, small()).await;
+    assert_eq!(r.status(), 402, "$0.000021 spent: the next worst case does not fit");
+    let msg = r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(msg.contains("this key's limit"), "{msg}");
+
+    let me = key_once(&env, &capped, 0.000001, 0.00002).await;
+    assert!(close(me["byok_usage_daily"].as_f64().unwrap(), 0.00002), "{me}");
+    assert!(close(me["limit_remaining"].as_f64().unwrap(), 0.000019), "{me}");
+    let me = key_once(&env, &plain, 0.000003, 0.00006).await;
+    assert!(close(me["limit_remaining"].as_f64().unwrap(), 0.000037), "{me}");
+
+    // Lowered to what it has spent with its BYOK list cost, the limit is reached.
+    let patch = json!({"limit": 0.000021});
+    call(&env, "PATCH", &admin, &format!("/keys/{capped_hash}"), Some(patch), 200).await;
+    let r = env.chat_as(&capped, body("sim/text")).await;
+    assert_eq!(r.status(), 402);
+    let msg = r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(msg.contains("Key limit reached") && msg.contains("$0.000021"), "{msg}");
+}

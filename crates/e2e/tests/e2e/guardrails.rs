@@ -387,6 +387,7 @@ async fn a_spent_budget_refuses_with_402_naming_the_guardrail() {
         tokens_cache_write: 0,
         usage_estimated: false,
         cost: NanoUsd::parse_usd("2").unwrap(),
+        byok_cost: NanoUsd::ZERO,
         latency_ms: 1,
         ttft_ms: None,
         generation_time_ms: 1,

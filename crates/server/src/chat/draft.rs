@@ -238,6 +238,12 @@ impl Draft {
     /// cost is what the provider bills the account
     /// (`cost_details.upstream_inference_cost`, and the split).
     pub fn final_usage(&self, charge: bool) -> (Usage, Cost, bool) {
+        let (usage, cost, _, estimated) = self.final_usage_with_list(charge);
+        (usage, cost, estimated)
+    }
+
+    /// [`Draft::final_usage`], with the BYOK list cost (zero when not BYOK).
+    fn final_usage_with_list(&self, charge: bool) -> (Usage, Cost, NanoUsd, bool) {
         let (mut usage, estimated) = match &self.usage {
             Some(u) => (u.clone(), false),
             None => {
@@ -269,7 +275,8 @@ impl Draft {
         if usage.prompt_tokens_details.is_none() {
             usage.prompt_tokens_details = Some(PromptTokensDetails { cached_tokens: Some(0), ..Default::default() });
         }
-        (usage, cost, estimated)
+        let byok_list = if byok { list.total } else { NanoUsd::ZERO };
+        (usage, cost, byok_list, estimated)
     }
 
     /// The routing explanation and the attempts so far, when the client
@@ -317,7 +324,7 @@ impl Draft {
         let produced = self.usage.as_ref().map_or(self.completion_pieces > 0, |u| u.completion_tokens > 0);
         let failed = error.is_some() && !cancelled;
         let charge = !failed && (produced || self.finish.is_some());
-        let (usage, cost, estimated) = self.final_usage(charge);
+        let (usage, cost, byok_list, estimated) = self.final_usage_with_list(charge);
         if self.done {
             return (usage, cost);
         }
@@ -347,6 +354,7 @@ impl Draft {
             tokens_cache_write: usage.cache_write_tokens() as i64,
             usage_estimated: estimated,
             cost: cost.total,
+            byok_cost: byok_list,
             latency_ms: ms(now - self.started),
             ttft_ms: self.first_content.map(|t| ms(t - self.started)),
             generation_time_ms: self.first_content.map_or(0, |t| ms(now - t)),
@@ -361,9 +369,15 @@ impl Draft {
             created_at: now_ms(),
         };
         match self.reservation.take() {
-            Some(r) => r.settle(&self.caller, cost.total),
-            None if cost.total != NanoUsd::ZERO => self.caller.debit(cost.total),
-            None => {}
+            Some(r) => r.settle_byok(&self.caller, cost.total, byok_list),
+            None => {
+                if cost.total != NanoUsd::ZERO {
+                    self.caller.debit(cost.total);
+                }
+                if byok_list != NanoUsd::ZERO {
+                    self.caller.debit_byok(byok_list);
+                }
+            }
         }
         self.state.sink.record(rec);
         (usage, cost)

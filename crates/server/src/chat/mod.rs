@@ -95,7 +95,12 @@ async fn run(
     let own_keys = state.byok.account(&state.store, &state.upstreams, &account).await?;
     let steps = own_keys.steps(&routed.route.attempts, &state.catalog);
     let worst = crate::byok::worst_case(&steps, &state.catalog, prompt_bound, max_out);
-    draft.reservation = Some(crate::spend::reserve(&draft.caller, worst)?);
+    let key_worst = if draft.caller.key.include_byok_in_limit {
+        crate::byok::worst_case_with_list(&steps, &state.catalog, prompt_bound, max_out)
+    } else {
+        worst
+    };
+    draft.reservation = Some(crate::spend::reserve_with_key(&draft.caller, worst, key_worst)?);
     if routed.is_free_model(state) {
         let account = &draft.caller.key.account_id;
         state.limiter.check_free(&state.store, account, switchyard_store::now_ms()).await?;
