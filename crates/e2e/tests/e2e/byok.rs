@@ -14,30 +14,15 @@ const OWN: &str = "sk-own-byok-0123456789-abcd";
 const BAD: &str = "sk-bad-revoked-9876543210-wxyz";
 const SHARED: &str = "Bearer sk-upstream-secret";
 
-async fn admin(env: &Env) -> String {
-    let store = env.gw.store();
-    let account = store.default_account().await.unwrap().unwrap();
-    store.create_key(&account.id, "admin", true, None).await.unwrap().plaintext
-}
-
-async fn send(env: &Env, method: &str, key: &str, path: &str, body: Option<Value>) -> (u16, String) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut req = env.http.request(method, env.url(path)).bearer_auth(key);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
 /// Sends, asserts the status, returns the JSON body; no body may show a key.
 async fn call(env: &Env, method: &str, key: &str, path: &str, body: Option<Value>, status: u16) -> Value {
-    let (got, text) = send(env, method, key, path, body).await;
+    let (got, v) = env.send(method, key, path, body).await;
+    let text = v.to_string();
     assert_eq!(got, status, "{method} {path}: {text}");
     for secret in [OWN, BAD, "0123456789", "9876543210"] {
         assert!(!text.contains(secret), "{method} {path} shows a key: {text}");
     }
-    serde_json::from_str(&text).unwrap_or(Value::String(text))
+    v
 }
 
 async fn add(env: &Env, admin: &str, body: Value) -> String {
@@ -73,7 +58,7 @@ fn close(a: f64, b: f64) -> bool {
 #[tokio::test]
 async fn an_own_key_serves_first_and_pays_five_percent() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
     let v = call(&env, "POST", &admin, "/byok", Some(json!({"provider": "sim", "api_key": OWN, "label": "mine"})), 201)
         .await;
     let d = &v["data"];
@@ -121,7 +106,7 @@ async fn an_own_key_serves_first_and_pays_five_percent() {
 #[tokio::test]
 async fn own_keys_go_before_every_shared_attempt_and_fallback_keys_after() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
     // sim/fallback plans sim (failing, free) before sim-b; sim-b has no shared key.
     let id = add(&env, &admin, json!({"provider": "sim-b", "api_key": OWN})).await;
     let (status, v) = chat_json(&env, "sim/fallback").await;
@@ -148,7 +133,7 @@ async fn own_keys_go_before_every_shared_attempt_and_fallback_keys_after() {
 #[tokio::test]
 async fn a_refused_own_key_falls_back_to_the_shared_key_unless_always_use() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
     let id = add(&env, &admin, json!({"provider": "sim", "api_key": BAD})).await;
 
     let r = env.chat(body("sim/text")).await;
@@ -212,7 +197,7 @@ async fn always_use_reserves_only_the_fee() {
 #[tokio::test]
 async fn each_protocol_sends_the_own_key_in_its_own_header() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
     for (provider, model, header, value) in [
         ("anth", "anth/text", "x-api-key", format!("{OWN}-anth")),
         ("gem", "gem/text", "x-goog-api-key", format!("{OWN}-gem")),
@@ -235,13 +220,13 @@ async fn each_protocol_sends_the_own_key_in_its_own_header() {
 #[tokio::test]
 async fn the_api_checks_input_and_keeps_accounts_apart() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
     let id = add(&env, &admin, json!({"provider": "sim", "api_key": OWN, "label": "a"})).await;
 
     // Inference keys cannot manage BYOK keys.
-    let (status, _) = send(&env, "GET", &env.key, "/byok", None).await;
+    let (status, _) = env.send("GET", &env.key, "/byok", None).await;
     assert_eq!(status, 403);
-    let (status, _) = send(&env, "POST", &env.key, "/byok", Some(json!({"provider": "sim", "api_key": OWN}))).await;
+    let (status, _) = env.send("POST", &env.key, "/byok", Some(json!({"provider": "sim", "api_key": OWN}))).await;
     assert_eq!(status, 403);
 
     // Bad input: 400s that never echo the key.
@@ -335,7 +320,7 @@ async fn the_key_never_reaches_the_log() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let env = Env::start().await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
     let good = add(&env, &admin, json!({"provider": "sim", "api_key": OWN})).await;
     let (status, _) = chat_json(&env, "sim/text").await;
     assert_eq!(status, 200);
@@ -374,7 +359,7 @@ async fn key_once(env: &Env, key: &str, usage: f64, byok: f64) -> Value {
 #[tokio::test]
 async fn byok_spend_shows_in_key_and_activity_and_counts_in_a_limit_that_includes_it() {
     let env = Env::start().await;
-    let admin = admin(&env).await;
+    let admin = env.admin_key().await;
     add(&env, &admin, json!({"provider": "sim", "api_key": OWN})).await;
 
     // sim/text: $0.00002 at list price, billed by the provider; the fee is $0.000001.
