@@ -169,16 +169,23 @@ impl Store {
                 q.execute(&mut *tx).await?;
             }
         }
-        let mut per_key: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
-        for g in batch.iter().filter(|g| g.cost.0 != 0) {
-            *per_key.entry(g.key_hash.as_str()).or_default() += g.cost.0;
+        // Per key: (credit spend, BYOK list spend) of the batch.
+        let mut per_key: std::collections::BTreeMap<&str, (i64, i64)> = std::collections::BTreeMap::new();
+        for g in batch.iter().filter(|g| g.cost.0 != 0 || g.byok_cost.0 != 0) {
+            let sums = per_key.entry(g.key_hash.as_str()).or_default();
+            sums.0 += g.cost.0;
+            sums.1 += g.byok_cost.0;
         }
-        for (hash, cost) in per_key {
-            sqlx::query("UPDATE api_keys SET usage_nano = usage_nano + $1 WHERE hash = $2")
-                .bind(cost)
-                .bind(hash)
-                .execute(&mut *tx)
-                .await?;
+        for (hash, (cost, byok)) in per_key {
+            sqlx::query(
+                "UPDATE api_keys SET usage_nano = usage_nano + $1, byok_usage_nano = byok_usage_nano + $2 \
+                 WHERE hash = $3",
+            )
+            .bind(cost)
+            .bind(byok)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -170,15 +170,15 @@ const PERIOD_SUMS: &str = "CAST(COALESCE(SUM(CASE WHEN created_at >= $1 AND crea
      CAST(COALESCE(SUM(CASE WHEN created_at >= $5 AND created_at < $6 THEN cost_nano ELSE 0 END), 0) AS BIGINT) AS monthly, \
      CAST(COALESCE(SUM(CASE WHEN created_at >= $1 AND created_at < $2 THEN byok_cost_nano ELSE 0 END), 0) AS BIGINT) AS byok_daily, \
      CAST(COALESCE(SUM(CASE WHEN created_at >= $3 AND created_at < $4 THEN byok_cost_nano ELSE 0 END), 0) AS BIGINT) AS byok_weekly, \
-     CAST(COALESCE(SUM(CASE WHEN created_at >= $5 AND created_at < $6 THEN byok_cost_nano ELSE 0 END), 0) AS BIGINT) AS byok_monthly, \
-     CAST(COALESCE(SUM(byok_cost_nano), 0) AS BIGINT) AS byok";
+     CAST(COALESCE(SUM(CASE WHEN created_at >= $5 AND created_at < $6 THEN byok_cost_nano ELSE 0 END), 0) AS BIGINT) AS byok_monthly";
 
 fn period_usage_from_row(row: &sqlx::any::AnyRow) -> Result<PeriodUsage, StoreError> {
     Ok(PeriodUsage {
         daily: NanoUsd(row.try_get("daily")?),
         weekly: NanoUsd(row.try_get("weekly")?),
         monthly: NanoUsd(row.try_get("monthly")?),
-        byok: NanoUsd(row.try_get("byok")?),
+        // Lifetime BYOK spend is kept on the key, not summed here.
+        byok: NanoUsd::ZERO,
         byok_daily: NanoUsd(row.try_get("byok_daily")?),
         byok_weekly: NanoUsd(row.try_get("byok_weekly")?),
         byok_monthly: NanoUsd(row.try_get("byok_monthly")?),
@@ -377,7 +377,8 @@ impl Store {
     /// with its BYOK spend (whose lifetime sum reads all its generations).
     pub async fn key_period_usage(&self, hash: &str, now_ms: i64) -> Result<PeriodUsage, StoreError> {
         let b = period_bounds(now_ms);
-        let sql = format!("SELECT {PERIOD_SUMS} FROM generations WHERE key_hash = $7");
+        // Only generations since the earliest period start can count: the index on (key_hash, created_at) serves it.
+        let sql = format!("SELECT {PERIOD_SUMS} FROM generations WHERE key_hash = $7 AND created_at >= $8");
         let row = sqlx::query(&sql)
             .bind(b[0])
             .bind(b[1])
@@ -386,9 +387,16 @@ impl Store {
             .bind(b[4])
             .bind(b[5])
             .bind(hash)
+            .bind(b[2].min(b[4]))
             .fetch_one(self.pool())
             .await?;
-        period_usage_from_row(&row)
+        let mut usage = period_usage_from_row(&row)?;
+        let lifetime = sqlx::query("SELECT byok_usage_nano FROM api_keys WHERE hash = $1")
+            .bind(hash)
+            .fetch_optional(self.pool())
+            .await?;
+        usage.byok = NanoUsd(lifetime.map(|r| r.try_get("byok_usage_nano")).transpose()?.unwrap_or(0));
+        Ok(usage)
     }
 
     /// Every key's spend in the UTC day, week and month containing
@@ -400,7 +408,9 @@ impl Store {
         now_ms: i64,
     ) -> Result<std::collections::HashMap<String, PeriodUsage>, StoreError> {
         let b = period_bounds(now_ms);
-        let sql = format!("SELECT key_hash, {PERIOD_SUMS} FROM generations WHERE account_id = $7 GROUP BY key_hash");
+        let sql = format!(
+            "SELECT key_hash, {PERIOD_SUMS} FROM generations WHERE account_id = $7 AND created_at >= $8 GROUP BY key_hash"
+        );
         let rows = sqlx::query(&sql)
             .bind(b[0])
             .bind(b[1])
@@ -409,9 +419,23 @@ impl Store {
             .bind(b[4])
             .bind(b[5])
             .bind(account_id)
+            .bind(b[2].min(b[4]))
             .fetch_all(self.pool())
             .await?;
-        rows.iter().map(|r| Ok((r.try_get::<String, _>("key_hash")?, period_usage_from_row(r)?))).collect()
+        let mut out = std::collections::HashMap::new();
+        for r in &rows {
+            out.insert(r.try_get::<String, _>("key_hash")?, period_usage_from_row(r)?);
+        }
+        let lifetimes =
+            sqlx::query("SELECT hash, byok_usage_nano FROM api_keys WHERE account_id = $1 AND byok_usage_nano <> 0")
+                .bind(account_id)
+                .fetch_all(self.pool())
+                .await?;
+        for r in &lifetimes {
+            let usage: &mut PeriodUsage = out.entry(r.try_get::<String, _>("hash")?).or_default();
+            usage.byok = NanoUsd(r.try_get("byok_usage_nano")?);
+        }
+        Ok(out)
     }
 
     /// What a key has spent in `[start, end)` (Unix ms), or over its whole
@@ -425,14 +449,10 @@ impl Store {
     ) -> Result<NanoUsd, StoreError> {
         let row = match window {
             None if include_byok => {
-                sqlx::query(
-                    "SELECT CAST(usage_nano + (SELECT COALESCE(SUM(byok_cost_nano), 0) FROM generations \
-                     WHERE key_hash = $1) AS BIGINT) AS used FROM api_keys WHERE hash = $2",
-                )
-                .bind(hash)
-                .bind(hash)
-                .fetch_optional(self.pool())
-                .await?
+                sqlx::query("SELECT CAST(usage_nano + byok_usage_nano AS BIGINT) AS used FROM api_keys WHERE hash = $1")
+                    .bind(hash)
+                    .fetch_optional(self.pool())
+                    .await?
             }
             None => {
                 sqlx::query("SELECT usage_nano AS used FROM api_keys WHERE hash = $1")
