@@ -85,8 +85,12 @@ async fn exercise(store: Store) {
     assert!(store.guardrails(&b).await.unwrap().is_empty());
     assert_eq!(store.update_guardrail(&b, &g.id, &bare).await.unwrap(), None);
     assert!(!store.delete_guardrail(&b, &g.id).await.unwrap());
-    let ids: Vec<String> = store.guardrails(&a).await.unwrap().into_iter().map(|g| g.id).collect();
-    assert_eq!(ids, [g.id.clone(), g2.id.clone()]);
+    // Listed by creation time; two made in the same millisecond may come in either order.
+    let mut ids: Vec<String> = store.guardrails(&a).await.unwrap().into_iter().map(|g| g.id).collect();
+    ids.sort();
+    let mut expected = [g.id.clone(), g2.id.clone()];
+    expected.sort();
+    assert_eq!(ids, expected);
 
     // Update replaces the settings, keeps the creation time.
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -104,8 +108,9 @@ async fn exercise(store: Store) {
     assert_eq!(store.assign_guardrail_keys(&g.id, &[k1.clone(), k2.clone()]).await.unwrap(), 2);
     assert_eq!(store.assign_guardrail_keys(&g.id, std::slice::from_ref(&k1)).await.unwrap(), 0);
     assert_eq!(store.assign_guardrail_keys(&g2.id, std::slice::from_ref(&k1)).await.unwrap(), 1);
-    let on_k1: Vec<String> = store.key_guardrails(&k1).await.unwrap().into_iter().map(|g| g.id).collect();
-    assert_eq!(on_k1, [g.id.clone(), g2.id.clone()]);
+    let mut on_k1: Vec<String> = store.key_guardrails(&k1).await.unwrap().into_iter().map(|g| g.id).collect();
+    on_k1.sort();
+    assert_eq!(on_k1, expected);
     assert_eq!(store.key_guardrails(&k2).await.unwrap().len(), 1);
     assert!(store.key_guardrails(&kb).await.unwrap().is_empty());
     let map = store.guardrail_assignments(&a).await.unwrap();
