@@ -22,6 +22,7 @@ const WINDOW_DAYS: i64 = 30;
 pub struct ActivityQuery {
     date: Option<String>,
     api_key_hash: Option<String>,
+    workspace_id: Option<String>,
 }
 
 /// One item of `data`, as OpenRouter names its fields.
@@ -66,7 +67,8 @@ impl From<ActivityRow> for ActivityItem {
 /// that was billed (an abandoned stream); failed, unbilled requests are not.
 /// `date=YYYY-MM-DD` keeps one day of the window (400 if malformed or
 /// outside it); `api_key_hash=` keeps one key of the account (404 for a hash
-/// that is not one of the account's keys).
+/// that is not one of the account's keys); `workspace_id=` keeps the keys of
+/// one of the account's workspaces (404 for any other id).
 pub async fn activity(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -100,7 +102,12 @@ pub async fn activity(
             return Err(GatewayError::NotFound(format!("API key {hash} not found")));
         }
     }
-    let rows = state.store.activity(&caller.key.account_id, days, key_hash.as_deref()).await?;
+    let workspace = match q.workspace_id.as_deref().filter(|w| !w.is_empty()) {
+        // Another account's workspace is indistinguishable from a missing one.
+        Some(id) => Some(crate::workspaces::owned(&state, &caller, id).await?.id),
+        None => None,
+    };
+    let rows = state.store.activity_in(&caller.key.account_id, days, key_hash.as_deref(), workspace.as_deref()).await?;
     let data: Vec<ActivityItem> = rows.into_iter().map(ActivityItem::from).collect();
     Ok(Json(serde_json::json!({ "data": data })).into_response())
 }

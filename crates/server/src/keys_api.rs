@@ -43,11 +43,13 @@ impl From<ResetIn> for LimitReset {
     }
 }
 
-/// `POST /keys` body. `workspace_id` and `creator_user_id` are accepted and
-/// ignored (Switchyard has neither).
+/// `POST /keys` body. `creator_user_id` is accepted and ignored
+/// (Switchyard has no users); `workspace_id` must name one of the account's
+/// workspaces.
 #[derive(Deserialize)]
 struct CreateBody {
     name: String,
+    workspace_id: Option<String>,
     limit: Option<Number>,
     limit_reset: Option<ResetIn>,
     include_byok_in_limit: Option<bool>,
@@ -65,10 +67,13 @@ struct PatchBody {
     #[serde(default, deserialize_with = "present")]
     limit_reset: Option<Option<ResetIn>>,
     include_byok_in_limit: Option<bool>,
+    /// Moves the key; `null`: to the default workspace.
+    #[serde(default, deserialize_with = "present")]
+    workspace_id: Option<Option<String>>,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from an absent one (`None`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
 }
 
@@ -77,6 +82,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 pub struct ListQuery {
     include_disabled: Option<String>,
     offset: Option<String>,
+    workspace_id: Option<String>,
 }
 
 /// The KeyObject of reference §5.2: settings, spend per UTC period, and
@@ -104,7 +110,7 @@ pub(crate) fn key_object(k: &KeyRecord, u: &PeriodUsage) -> Map<String, Value> {
         "created_at": chrono_like_iso(k.created_at),
         "updated_at": chrono_like_iso(k.updated_at),
         "expires_at": k.expires_at.map(chrono_like_iso),
-        "workspace_id": Value::Null,
+        "workspace_id": k.workspace_id,
     });
     match obj {
         Value::Object(m) => m,
@@ -122,13 +128,25 @@ async fn owned(state: &AppState, caller: &Caller, hash: &str) -> Result<KeyRecor
     Ok(key)
 }
 
+/// The workspace a key is to be in: `None` (or an empty id) is the default
+/// workspace; any other id must be one of the caller's account's workspaces
+/// (404 otherwise).
+async fn workspace(state: &AppState, caller: &Caller, id: Option<&str>) -> Result<Option<String>, GatewayError> {
+    match id.filter(|id| !id.is_empty()) {
+        None => Ok(None),
+        Some(id) => Ok(Some(crate::workspaces::owned(state, caller, id).await?.id)),
+    }
+}
+
 /// `{data: KeyObject}` for a key, with its spend read now.
 async fn one(state: &AppState, key: &KeyRecord) -> Result<Value, GatewayError> {
     let usage = state.store.key_period_usage(&key.hash, state.auth.now_ms()).await?;
     Ok(json!({ "data": key_object(key, &usage) }))
 }
 
-/// `GET /api/v1/keys?include_disabled=&offset=`: a page of the account's keys.
+/// `GET /api/v1/keys?include_disabled=&offset=&workspace_id=`: a page of the
+/// account's keys (of one workspace when `workspace_id` is given; 404 for
+/// one that is not the account's).
 pub async fn list(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -148,8 +166,12 @@ pub async fn list(
             .parse::<u32>()
             .map_err(|_| GatewayError::BadRequest(format!("`offset` must be a non-negative integer, not `{o}`")))?,
     };
+    let workspace = match q.workspace_id.as_deref().filter(|w| !w.is_empty()) {
+        Some(id) => Some(crate::workspaces::owned(&state, &caller, id).await?.id),
+        None => None,
+    };
     let account = &caller.key.account_id;
-    let keys = state.store.account_keys(account, include_disabled, offset, PAGE).await?;
+    let keys = state.store.account_keys_in(account, include_disabled, workspace.as_deref(), offset, PAGE).await?;
     let usage = state.store.account_period_usage(account, state.auth.now_ms()).await?;
     let data: Vec<Map<String, Value>> =
         keys.iter().map(|k| key_object(k, &usage.get(&k.hash).copied().unwrap_or_default())).collect();
@@ -188,6 +210,7 @@ pub async fn create(
         limit_reset: req.limit_reset.map(LimitReset::from),
         include_byok_in_limit: req.include_byok_in_limit.unwrap_or(false),
         expires_at,
+        workspace_id: workspace(&state, &caller, req.workspace_id.as_deref()).await?,
     };
     let new = state.store.create_key_with(&caller.key.account_id, &spec).await?;
     let data = key_object(&new.record, &PeriodUsage::default());
@@ -206,7 +229,7 @@ pub async fn get_one(
 }
 
 /// `PATCH /api/v1/keys/{hash}`: name, disabled, limit, limit_reset,
-/// include_byok_in_limit. Takes effect in this process at once.
+/// include_byok_in_limit, workspace_id. Takes effect in this process at once.
 pub async fn update(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -222,6 +245,10 @@ pub async fn update(
         limit: req.limit.map(|l| l.as_ref().map(usd_limit).transpose()).transpose()?,
         limit_reset: req.limit_reset.map(|r| r.map(LimitReset::from)),
         include_byok_in_limit: req.include_byok_in_limit,
+        workspace_id: match req.workspace_id {
+            None => None,
+            Some(id) => Some(workspace(&state, &caller, id.as_deref()).await?),
+        },
     };
     owned(&state, &caller, &hash).await?;
     if !state.store.update_key(&hash, &patch).await? {

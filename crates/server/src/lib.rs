@@ -24,6 +24,7 @@ mod spend;
 pub mod state;
 pub mod sticky;
 mod timing;
+pub mod workspaces;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -182,6 +183,7 @@ pub async fn start(
         limiter: ratelimit::RateLimiter::new(config.limits.clone()),
         guardrails: guardrails::GuardrailCache::default(),
         byok: byok::ByokBook::new(master_key),
+        workspaces: workspaces::WorkspaceBook::default(),
     });
 
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -226,6 +228,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/auth/keys", post(oauth::exchange))
         .route("/auth/keys/code", post(oauth::create_code))
         .route("/keys/{hash}", get(keys_api::get_one).patch(keys_api::update).delete(keys_api::delete))
+        .route("/workspaces", get(workspaces::list).post(workspaces::create))
+        .route("/workspaces/{id}", get(workspaces::get_one).patch(workspaces::update).delete(workspaces::delete))
         .route("/activity", get(activity::activity))
         .route("/byok", get(byok::list).post(byok::create))
         .route("/byok/{id}", get(byok::get_one).patch(byok::update).delete(byok::delete))

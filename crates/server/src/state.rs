@@ -42,4 +42,6 @@ pub struct AppState {
     pub guardrails: crate::guardrails::GuardrailCache,
     /// BYOK: the master key and each account's own provider keys.
     pub byok: crate::byok::ByokBook,
+    /// Workspaces' routing defaults, cached briefly.
+    pub workspaces: crate::workspaces::WorkspaceBook,
 }

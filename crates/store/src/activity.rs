@@ -59,7 +59,25 @@ impl Store {
         days: RangeInclusive<i64>,
         key_hash: Option<&str>,
     ) -> Result<Vec<ActivityRow>, StoreError> {
+        self.activity_in(account_id, days, key_hash, None).await
+    }
+
+    /// [`Store::activity`], only of the keys in workspace `workspace_id`
+    /// when it is given (keys deleted since count: their generations stay).
+    pub async fn activity_in(
+        &self,
+        account_id: &str,
+        days: RangeInclusive<i64>,
+        key_hash: Option<&str>,
+        workspace_id: Option<&str>,
+    ) -> Result<Vec<ActivityRow>, StoreError> {
         let by_key = if key_hash.is_some() { " AND key_hash = $4" } else { "" };
+        let n = if key_hash.is_some() { 5 } else { 4 };
+        let by_workspace = if workspace_id.is_some() {
+            format!(" AND key_hash IN (SELECT hash FROM api_keys WHERE workspace_id = ${n})")
+        } else {
+            String::new()
+        };
         // SUM over BIGINT is NUMERIC on Postgres: cast back to BIGINT. The
         // day bucket is integer division on both dialects (created_at >= 0).
         let sql = format!(
@@ -70,7 +88,7 @@ impl Store {
              CAST(SUM(tokens_completion) AS BIGINT) AS completion_tokens, \
              CAST(SUM(tokens_reasoning) AS BIGINT) AS reasoning_tokens \
              FROM generations \
-             WHERE account_id = $1 AND created_at >= $2 AND created_at < $3 AND {COUNTED}{by_key} \
+             WHERE account_id = $1 AND created_at >= $2 AND created_at < $3 AND {COUNTED}{by_key}{by_workspace} \
              GROUP BY created_at / {DAY_MS}, model, provider_name, provider_slug, upstream_model \
              ORDER BY day DESC, usage_nano DESC, model, provider_slug, upstream_model"
         );
@@ -80,6 +98,9 @@ impl Store {
             .bind(days.end().saturating_add(1).saturating_mul(DAY_MS));
         if let Some(hash) = key_hash {
             q = q.bind(hash);
+        }
+        if let Some(ws) = workspace_id {
+            q = q.bind(ws);
         }
         let rows = q.fetch_all(self.pool()).await?;
         rows.iter()

@@ -44,6 +44,8 @@ pub struct KeyRecord {
     pub updated_at: i64,
     /// Unix milliseconds, if it expires.
     pub expires_at: Option<i64>,
+    /// The workspace the key is in; `None`: the account's default workspace.
+    pub workspace_id: Option<String>,
 }
 
 /// What a new key is made with.
@@ -61,6 +63,9 @@ pub struct KeySpec {
     pub include_byok_in_limit: bool,
     /// Unix milliseconds after which the key is refused.
     pub expires_at: Option<i64>,
+    /// The workspace to create it in (`None`: the default workspace). The
+    /// caller checks that it belongs to the key's account.
+    pub workspace_id: Option<String>,
 }
 
 /// A change to a key; `None` leaves a field as it is.
@@ -76,6 +81,8 @@ pub struct KeyPatch {
     pub limit_reset: Option<Option<LimitReset>>,
     /// Whether BYOK spend counts against the cap.
     pub include_byok_in_limit: Option<bool>,
+    /// Move to a workspace (`Some(None)`: the default workspace).
+    pub workspace_id: Option<Option<String>>,
 }
 
 /// A key's spend in the UTC day, week (from Monday) and calendar month
@@ -160,7 +167,8 @@ fn label_of(plaintext: &str) -> String {
 }
 
 const KEY_COLUMNS: &str = "k.hash, k.account_id, a.billing, k.name, k.label, k.is_management, k.disabled, \
-     k.limit_nano, k.limit_reset, k.include_byok_in_limit, k.usage_nano, k.created_at, k.updated_at, k.expires_at";
+     k.limit_nano, k.limit_reset, k.include_byok_in_limit, k.usage_nano, k.created_at, k.updated_at, k.expires_at, \
+     k.workspace_id";
 
 /// Sums of cost and of BYOK list cost per UTC day, week and month (`$1..$6`:
 /// their bounds), and of BYOK list cost over every generation; the caller
@@ -214,6 +222,7 @@ fn key_from_row(row: &sqlx::any::AnyRow) -> Result<KeyRecord, StoreError> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         expires_at: row.try_get("expires_at")?,
+        workspace_id: row.try_get("workspace_id")?,
     })
 }
 
@@ -256,10 +265,11 @@ impl Store {
             created_at: now,
             updated_at: now,
             expires_at: spec.expires_at,
+            workspace_id: spec.workspace_id.clone(),
         };
         sqlx::query(
-            "INSERT INTO api_keys (hash, account_id, name, label, is_management, disabled, limit_nano, usage_nano, created_at, updated_at, expires_at, limit_reset, include_byok_in_limit) \
-             VALUES ($1, $2, $3, $4, $5, 0, $6, 0, $7, $8, $9, $10, $11)",
+            "INSERT INTO api_keys (hash, account_id, name, label, is_management, disabled, limit_nano, usage_nano, created_at, updated_at, expires_at, limit_reset, include_byok_in_limit, workspace_id) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, 0, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&record.hash)
         .bind(&record.account_id)
@@ -272,6 +282,7 @@ impl Store {
         .bind(record.expires_at)
         .bind(record.limit_reset.map(|r| r.as_str().to_owned()))
         .bind(i64::from(record.include_byok_in_limit))
+        .bind(record.workspace_id.clone())
         .execute(self.pool())
         .await?;
         Ok(NewKey { plaintext, record })
@@ -306,18 +317,31 @@ impl Store {
         offset: u32,
         limit: u32,
     ) -> Result<Vec<KeyRecord>, StoreError> {
+        self.account_keys_in(account_id, include_disabled, None, offset, limit).await
+    }
+
+    /// [`Store::account_keys`], only those in workspace `workspace_id` when
+    /// it is given.
+    pub async fn account_keys_in(
+        &self,
+        account_id: &str,
+        include_disabled: bool,
+        workspace_id: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
         let disabled = if include_disabled { "" } else { " AND k.disabled = 0" };
+        let workspace = if workspace_id.is_some() { " AND k.workspace_id = $4" } else { "" };
         let sql = format!(
             "SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id \
-             WHERE k.account_id = $1 AND k.is_management = 0 AND k.deleted_at IS NULL{disabled} \
+             WHERE k.account_id = $1 AND k.is_management = 0 AND k.deleted_at IS NULL{disabled}{workspace} \
              ORDER BY k.created_at, k.hash LIMIT $2 OFFSET $3"
         );
-        let rows = sqlx::query(&sql)
-            .bind(account_id)
-            .bind(i64::from(limit))
-            .bind(i64::from(offset))
-            .fetch_all(self.pool())
-            .await?;
+        let mut q = sqlx::query(&sql).bind(account_id).bind(i64::from(limit)).bind(i64::from(offset));
+        if let Some(ws) = workspace_id {
+            q = q.bind(ws);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
         rows.iter().map(key_from_row).collect()
     }
 
@@ -343,6 +367,9 @@ impl Store {
         }
         if let Some(byok) = patch.include_byok_in_limit {
             set("include_byok_in_limit", Arg::Int(Some(i64::from(byok))));
+        }
+        if let Some(workspace) = &patch.workspace_id {
+            set("workspace_id", Arg::Text(workspace.clone()));
         }
         set("updated_at", Arg::Int(Some(now_ms())));
         let sql =

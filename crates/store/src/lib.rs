@@ -15,6 +15,7 @@ mod ledger;
 mod migrate;
 mod period;
 mod presets;
+mod workspaces;
 mod writer;
 
 use std::path::Path;
@@ -34,6 +35,7 @@ pub use keys::{KeyPatch, KeyRecord, KeySpec, NewKey, PeriodUsage, generate_key, 
 pub use ledger::{LedgerCheck, LedgerEntry, MAX_REPORTED, Offenders};
 pub use period::{LimitReset, civil_from_days, days_from_civil, days_in_month};
 pub use presets::{PRESET_SLUG_MAX, Preset, valid_preset_slug};
+pub use workspaces::{WORKSPACE_SLUG_MAX, Workspace, WorkspacePatch, valid_workspace_slug};
 pub use writer::{GenerationSink, GenerationWriter};
 
 /// A storage failure.
@@ -56,6 +58,13 @@ pub enum StoreError {
     /// A stored value is not what the schema promises.
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// A change refused because of what is stored (a slug in use, a
+    /// workspace that still has keys).
+    #[error("{0}")]
+    Conflict(String),
+    /// An argument the store refuses (e.g. a malformed slug).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Which SQL dialect the pool speaks.

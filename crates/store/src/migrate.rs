@@ -14,6 +14,7 @@ const SQLITE: &[(i64, &str)] = &[
     (7, include_str!("../migrations/sqlite/0007_auth_codes.sql")),
     (8, include_str!("../migrations/sqlite/0008_byok_cost.sql")),
     (9, include_str!("../migrations/sqlite/0009_key_byok_usage.sql")),
+    (10, include_str!("../migrations/sqlite/0010_workspaces.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -25,6 +26,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (7, include_str!("../migrations/postgres/0007_auth_codes.sql")),
     (8, include_str!("../migrations/postgres/0008_byok_cost.sql")),
     (9, include_str!("../migrations/postgres/0009_key_byok_usage.sql")),
+    (10, include_str!("../migrations/postgres/0010_workspaces.sql")),
 ];
 
 /// Applies every migration the database has not had, each in its own

@@ -34,7 +34,7 @@ async fn management_key_creates_lists_updates_and_deletes_keys() {
             &admin,
             "/keys",
             Some(json!({"name": "ci", "limit": 1.5, "limit_reset": "monthly", "include_byok_in_limit": true,
-                    "expires_at": "2099-12-31T23:59:59Z", "workspace_id": "ignored"})),
+                    "expires_at": "2099-12-31T23:59:59Z", "workspace_id": null})),
         )
         .await;
     assert_eq!(status, 201, "{v}");

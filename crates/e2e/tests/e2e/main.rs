@@ -26,3 +26,4 @@ mod routing;
 mod spend;
 mod streaming;
 mod vertex;
+mod workspaces;

@@ -85,7 +85,22 @@ async fn run(
     // Phase 3: plan.
     let key_name = draft.caller.key.name.clone();
     let account = draft.caller.key.account_id.clone();
-    let routed = routing::plan(state, &req, &model, &key_name, &account, headers, draft.prompt_estimate, &guard)?;
+    // The key's workspace's routing defaults (keys without one skip this).
+    let workspace = match draft.caller.key.workspace_id.as_deref() {
+        Some(id) => Some(state.workspaces.prefs(&state.store, id).await?),
+        None => None,
+    };
+    let routed = routing::plan(
+        state,
+        &req,
+        &model,
+        &key_name,
+        &account,
+        headers,
+        draft.prompt_estimate,
+        &guard,
+        workspace.as_deref(),
+    )?;
     draft.routing = Some(routed.explain(state, &model));
     crate::presets::record(&mut draft.routing, req.preset.as_deref());
     draft.conversation = Some(routed.conversation);

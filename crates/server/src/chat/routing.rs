@@ -22,7 +22,8 @@ use crate::sticky::ConversationKey;
 pub struct Routed {
     /// The endpoints, in order.
     pub route: Route,
-    /// The preferences used (request over key over server defaults).
+    /// The preferences used (request over key over workspace over server
+    /// defaults).
     pub prefs: ProviderPreferences,
     /// The parameters the request sets.
     pub requested: Vec<&'static str>,
@@ -94,9 +95,14 @@ pub fn plan(
     headers: &HeaderMap,
     prompt_tokens: u64,
     guard: &crate::guardrails::Guard,
+    workspace: Option<&ProviderPreferences>,
 ) -> Result<Routed, GatewayError> {
     let catalog = &state.catalog;
+    // Server defaults, then the key's workspace, then the key name's config, then the request.
     let mut prefs = state.routing.provider.clone();
+    if let Some(ws) = workspace {
+        prefs = ws.merged_over(&prefs);
+    }
     if let Some(k) = state.routing.keys.get(key_name) {
         prefs = k.provider.merged_over(&prefs);
     }
