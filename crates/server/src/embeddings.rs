@@ -35,7 +35,7 @@ async fn handle(
     started: Instant,
 ) -> Result<Response, GatewayError> {
     let (caller, bytes) = crate::accept::accept_inference(&state, headers, body).await?;
-    let req: EmbeddingsRequest = crate::body::parse_json(&bytes)?;
+    let mut req: EmbeddingsRequest = crate::body::parse_json(&bytes)?;
     let model = req
         .model
         .clone()
@@ -45,7 +45,7 @@ async fn handle(
         return Err(GatewayError::BadRequest("`input` must not be empty".into()));
     }
     let mut draft = Draft::new(state.clone(), caller, model.clone(), false, started);
-    match run(&state, &req, &model, &mut draft).await {
+    match run(&state, &mut req, &model, &mut draft).await {
         Ok(resp) => Ok(resp),
         Err(e) => {
             draft.finish(e.status(), Some(e.to_string()), false);
@@ -56,11 +56,18 @@ async fn handle(
 
 async fn run(
     state: &Arc<AppState>,
-    req: &EmbeddingsRequest,
+    req: &mut EmbeddingsRequest,
     model: &str,
     draft: &mut Draft,
 ) -> Result<Response, GatewayError> {
-    let prefs = req.provider.clone().unwrap_or_default().merged_over(&state.routing.provider);
+    let guard = crate::guardrails::enforce_embeddings(state, &draft.caller, req, model).await?;
+    let workspace = match draft.caller.key.workspace_id.as_deref() {
+        Some(id) => Some(state.workspaces.prefs(&state.store, id).await?),
+        None => None,
+    };
+    let key_name = draft.caller.key.name.clone();
+    let prefs =
+        crate::chat::routing::preferences(state, req.provider.as_ref(), &key_name, workspace.as_deref(), &guard)?;
     let resolved = [resolve(&state.catalog, model)?];
     if !state.catalog.models()[resolved[0].model].spec.output_modalities.iter().any(|m| m == "embeddings") {
         return Err(GatewayError::BadRequest(format!("{model} is not an embedding model")));
@@ -79,6 +86,8 @@ async fn run(
     let worst = crate::spend::worst_case(&routed.attempts, &state.catalog, prompt, Some(0));
     draft.reservation = Some(crate::spend::reserve(&draft.caller, worst)?);
     // The chain's chat request stays empty: embeddings carry their own.
+    // Redacted by the guardrails, if any: what every attempt sends.
+    let sent: &EmbeddingsRequest = req;
     let mut chain = Chain::new(
         state.clone(),
         Arc::new(ChatRequest::default()),
@@ -88,7 +97,7 @@ async fn run(
         draft.started,
     );
     let result =
-        chain.run(|upstream, _, served| async move { embed(&upstream, req, &served.upstream_model).await }).await;
+        chain.run(|upstream, _, served| async move { embed(&upstream, sent, &served.upstream_model).await }).await;
     draft.attempts.append(&mut chain.logs);
     let won = result.map_err(|lost| lost.into_gateway_error(draft.attempts.len()))?;
     let mut resp = won.value;

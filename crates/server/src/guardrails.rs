@@ -305,9 +305,38 @@ pub async fn enforce(
     for m in std::iter::once(model).chain(fallbacks) {
         check_model(state, &rails, m)?;
     }
-    check_content(&rails, &mut req)?;
+    check_content(&rails, texts(&mut req))?;
     check_budgets(state, &rails).await?;
     Ok((req, Guard { rails: Some(rails) }))
+}
+
+/// The same for an embeddings request: the model allow-lists, the content
+/// rules on every input string (redacted in place), the budgets.
+pub async fn enforce_embeddings(
+    state: &AppState,
+    caller: &Caller,
+    req: &mut switchyard_api::embeddings::EmbeddingsRequest,
+    model: &str,
+) -> Result<Guard, GatewayError> {
+    let rails = state.guardrails.for_key(&state.store, &caller.key.hash).await?;
+    if rails.is_empty() {
+        return Ok(Guard::default());
+    }
+    check_model(state, &rails, model)?;
+    let inputs: Vec<&mut String> = match &mut req.input {
+        Value::String(s) => vec![s],
+        Value::Array(items) => items
+            .iter_mut()
+            .filter_map(|i| match i {
+                Value::String(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    check_content(&rails, inputs)?;
+    check_budgets(state, &rails).await?;
+    Ok(Guard { rails: Some(rails) })
 }
 
 /// `pattern` (an id, or `prefix*`) allows model id `id`.
@@ -357,8 +386,7 @@ fn texts(req: &mut ChatRequest) -> Vec<&mut String> {
     out
 }
 
-fn check_content(rails: &Rails, req: &mut ChatRequest) -> Result<(), GatewayError> {
-    let mut texts = texts(req);
+fn check_content(rails: &Rails, mut texts: Vec<&mut String>) -> Result<(), GatewayError> {
     // Block beats redact: every blocking rule sees the text as sent.
     for c in rails.iter() {
         let g = &c.rail;

@@ -411,3 +411,23 @@ async fn a_spent_budget_refuses_with_402_naming_the_guardrail() {
     let (fresh, _) = guarded(&env, &admin, "lifetime", json!({"limit_usd": 0.5})).await;
     assert_eq!(chat(&env, &fresh, body("sim/text")).await.0, 200);
 }
+
+#[tokio::test]
+async fn embeddings_are_guarded_like_chat() {
+    let env = Env::start().await;
+    let admin = env.admin_key().await;
+    let rules = json!({"allowed_models": ["sim/embed"], "pii": {"action": "redact", "types": ["email"]}});
+    let (key, _) = guarded(&env, &admin, "embed-rail", rules).await;
+    let post = |b: Value| env.http.post(env.url("/embeddings")).bearer_auth(&key).json(&b).send();
+
+    let r = post(json!({"model": "sim/embed", "input": ["write to ann@example.com", "plain"]})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let sent = env.sim.requests().last().unwrap().body.clone();
+    let text = sent["input"].to_string();
+    assert!(!text.contains("ann@example.com") && text.contains("[REDACTED:email]"), "{sent}");
+
+    let r = post(json!({"model": "sim/text", "input": "hi"})).await.unwrap();
+    assert_eq!(r.status(), 403, "a model outside the allow-list is refused");
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["metadata"]["guardrail"]["name"], "embed-rail");
+}

@@ -2,7 +2,7 @@
 
 pub(crate) mod chain;
 mod draft;
-mod routing;
+pub(crate) mod routing;
 mod stream;
 
 use std::sync::Arc;

@@ -84,6 +84,34 @@ impl Routed {
     }
 }
 
+/// The provider preferences a request is routed with: the server's
+/// defaults, then the key's workspace's, then the key name's config, then
+/// the request's own; guardrails can only tighten the result (their
+/// provider allow-lists intersect `only`, ZDR ORs).
+pub fn preferences(
+    state: &AppState,
+    request: Option<&ProviderPreferences>,
+    key_name: &str,
+    workspace: Option<&ProviderPreferences>,
+    guard: &crate::guardrails::Guard,
+) -> Result<ProviderPreferences, GatewayError> {
+    let mut prefs = state.routing.provider.clone();
+    if let Some(ws) = workspace {
+        prefs = ws.merged_over(&prefs);
+    }
+    if let Some(k) = state.routing.keys.get(key_name) {
+        prefs = k.provider.merged_over(&prefs);
+    }
+    if let Some(mine) = request {
+        prefs = mine.merged_over(&prefs);
+    }
+    let slug_of = |name: &str| {
+        state.upstreams.values().find(|u| u.config.name.eq_ignore_ascii_case(name)).map(|u| u.config.slug.clone())
+    };
+    guard.constrain(&mut prefs, slug_of)?;
+    Ok(prefs)
+}
+
 /// Routes one chat request.
 #[allow(clippy::too_many_arguments)]
 pub fn plan(
@@ -98,22 +126,7 @@ pub fn plan(
     workspace: Option<&ProviderPreferences>,
 ) -> Result<Routed, GatewayError> {
     let catalog = &state.catalog;
-    // Server defaults, then the key's workspace, then the key name's config, then the request.
-    let mut prefs = state.routing.provider.clone();
-    if let Some(ws) = workspace {
-        prefs = ws.merged_over(&prefs);
-    }
-    if let Some(k) = state.routing.keys.get(key_name) {
-        prefs = k.provider.merged_over(&prefs);
-    }
-    if let Some(mine) = &req.provider {
-        prefs = mine.merged_over(&prefs);
-    }
-    // Guardrails can only tighten: their provider allow-lists intersect `only`, ZDR ORs.
-    let slug_of = |name: &str| {
-        state.upstreams.values().find(|u| u.config.name.eq_ignore_ascii_case(name)).map(|u| u.config.slug.clone())
-    };
-    guard.constrain(&mut prefs, slug_of)?;
+    let mut prefs = preferences(state, req.provider.as_ref(), key_name, workspace, guard)?;
     let needs = Needs::of(req, prompt_tokens);
 
     let (mut resolved, strategy): (Vec<Resolved>, &'static str) = match router_slug(catalog, model) {
