@@ -561,7 +561,7 @@ mod tests {
         let parts: Value =
             json!([{"type": "text", "text": "part x@y.org"}, {"type": "image_url", "image_url": {"url": "http://i"}}]);
         req.messages[2].content = Some(serde_json::from_value(parts).unwrap());
-        check_content(&rails, &mut req).unwrap();
+        check_content(&rails, texts(&mut req)).unwrap();
         assert_eq!(text_of(&req, 0), "key [REDACTED:api_key], mail [REDACTED:email]");
         assert_eq!(text_of(&req, 1), "card [REDACTED:credit_card]");
         assert_eq!(text_of(&req, 2), "part [REDACTED:email]");
@@ -574,7 +574,7 @@ mod tests {
         });
         let rails: Rails = vec![redactor, blocker].into();
         let mut req = chat(&["mail a.b@example.com"]);
-        let err = check_content(&rails, &mut req).unwrap_err();
+        let err = check_content(&rails, texts(&mut req)).unwrap_err();
         assert_eq!(err.status(), 403);
         let d = err.detail();
         assert_eq!(d.message, "Request blocked: sensitive information detected");
