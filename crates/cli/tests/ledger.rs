@@ -34,27 +34,16 @@ fn generation(id: &str, account: &str, key: &str, cost: i64) -> GenerationRecord
         provider_name: Some("Simulator".into()),
         provider_slug: Some("sim".into()),
         upstream_model: Some("text".into()),
-        upstream_id: None,
         tokens_prompt: 10,
         tokens_completion: 5,
-        tokens_reasoning: 0,
-        tokens_cached: 0,
-        tokens_cache_write: 0,
-        usage_estimated: false,
         cost: NanoUsd(cost),
-        byok_cost: NanoUsd::ZERO,
         latency_ms: 3,
-        ttft_ms: None,
         generation_time_ms: 2,
         finish_reason: Some("stop".into()),
-        native_finish_reason: None,
-        streamed: false,
-        cancelled: false,
         status: 200,
-        error: None,
         attempts: Default::default(),
-        routing: None,
         created_at: now_ms(),
+        ..GenerationRecord::default()
     }
 }
 

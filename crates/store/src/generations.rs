@@ -7,7 +7,7 @@ use switchyard_api::NanoUsd;
 use crate::{Backend, Store, StoreError};
 
 /// Everything recorded about one request.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct GenerationRecord {
     /// `gen-<unix-ms>-<random>`.
     pub id: String,

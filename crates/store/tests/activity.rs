@@ -32,27 +32,19 @@ impl Gen {
             provider_name: Some(self.provider.into()),
             provider_slug: Some(slug.clone()),
             upstream_model: Some(format!("{slug}-{}", self.model.rsplit('/').next().unwrap())),
-            upstream_id: None,
             tokens_prompt: self.tokens.0,
             tokens_completion: self.tokens.1,
             tokens_reasoning: self.tokens.2,
-            tokens_cached: 0,
-            tokens_cache_write: 0,
-            usage_estimated: false,
             cost: NanoUsd(self.cost),
-            byok_cost: NanoUsd::ZERO,
             latency_ms: 5,
-            ttft_ms: None,
             generation_time_ms: 4,
             finish_reason: Some("stop".into()),
-            native_finish_reason: None,
-            streamed: false,
             cancelled: self.status == 499,
             status: self.status,
             error: (self.status != 200).then(|| "failed".into()),
             attempts: serde_json::json!([]),
-            routing: None,
             created_at: self.at,
+            ..GenerationRecord::default()
         }
     }
 }

@@ -21,24 +21,19 @@ fn record(id: &str, account: &str, key: &str, cost: i64) -> GenerationRecord {
         upstream_id: Some("up-1".into()),
         tokens_prompt: 10,
         tokens_completion: 5,
-        tokens_reasoning: 0,
         tokens_cached: 2,
-        tokens_cache_write: 0,
-        usage_estimated: false,
         cost: NanoUsd(cost),
-        byok_cost: NanoUsd::ZERO,
         latency_ms: 12,
         ttft_ms: Some(3),
         generation_time_ms: 9,
         finish_reason: Some("stop".into()),
         native_finish_reason: Some("end_turn".into()),
         streamed: true,
-        cancelled: false,
         status: 200,
-        error: None,
         attempts: json!([{"provider": "p", "outcome": "ok"}]),
         routing: Some(json!({"attempts": ["p"]})),
         created_at: now_ms(),
+        ..GenerationRecord::default()
     }
 }
 

@@ -21,27 +21,16 @@ fn generation(id: &str, account: &str, key: &str, cost: i64) -> GenerationRecord
         provider_name: Some("P".into()),
         provider_slug: Some("p".into()),
         upstream_model: Some("a".into()),
-        upstream_id: None,
         tokens_prompt: 1,
         tokens_completion: 1,
-        tokens_reasoning: 0,
-        tokens_cached: 0,
-        tokens_cache_write: 0,
-        usage_estimated: false,
         cost: NanoUsd(cost),
-        byok_cost: NanoUsd::ZERO,
         latency_ms: 1,
-        ttft_ms: None,
         generation_time_ms: 1,
         finish_reason: Some("stop".into()),
-        native_finish_reason: None,
-        streamed: false,
-        cancelled: false,
         status: 200,
-        error: None,
         attempts: json!([]),
-        routing: None,
         created_at: now_ms(),
+        ..GenerationRecord::default()
     }
 }
 
