@@ -46,6 +46,18 @@ pub(crate) enum Piece<'a> {
 }
 
 /// What the simulated model answers for one request.
+/// A protocol's words for the finish reasons scenarios name.
+pub(crate) struct FinishWords {
+    /// A normal end.
+    pub stop: &'static str,
+    /// The output cap was reached.
+    pub length: &'static str,
+    /// The answer is tool calls.
+    pub tool_calls: &'static str,
+    /// A content filter stopped it, where the protocol says so.
+    pub content_filter: Option<&'static str>,
+}
+
 pub(crate) struct Answer {
     /// The scenario in force.
     pub(crate) sc: Scenario,
@@ -105,6 +117,21 @@ impl Answer {
     /// Whether the answer is tool calls rather than content.
     pub(crate) fn is_tool_calls(&self) -> bool {
         self.sc.tool_calls > 0
+    }
+
+    /// The scenario's `finish=` in a protocol's words (OpenAI's names
+    /// mapped, others verbatim), else that protocol's word for tool calls or
+    /// for a normal stop.
+    pub(crate) fn finish_in(&self, words: &FinishWords) -> &str {
+        match (self.sc.finish.as_deref(), words.content_filter) {
+            (Some("stop"), _) => words.stop,
+            (Some("length"), _) => words.length,
+            (Some("tool_calls"), _) => words.tool_calls,
+            (Some("content_filter"), Some(filtered)) => filtered,
+            (Some(reason), _) => reason,
+            (None, _) if self.is_tool_calls() => words.tool_calls,
+            (None, _) => words.stop,
+        }
     }
 
     /// Name of tool call `call`: the request's tools in turn, or `sim_tool`.

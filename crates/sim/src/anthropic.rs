@@ -18,7 +18,7 @@ mod wire;
 use wire::{Block, Delta, Event, Message, MessageDelta, OutputUsage, Usage};
 
 use crate::answer::{
-    Answer, Piece, TOOL_ARGS, abort_after_flush, bytes_response, scenario_for, text_chars, truncated_json,
+    Answer, FinishWords, Piece, TOOL_ARGS, abort_after_flush, bytes_response, scenario_for, text_chars, truncated_json,
 };
 use crate::{Inner, OutcomeGuard};
 
@@ -55,6 +55,10 @@ impl MessagesRequest {
     }
 }
 
+/// This protocol's finish reasons.
+const ANTHROPIC_FINISH: FinishWords =
+    FinishWords { stop: "end_turn", length: "max_tokens", tool_calls: "tool_use", content_filter: Some("refusal") };
+
 /// A request plus the response identity.
 struct Plan {
     req: MessagesRequest,
@@ -74,15 +78,7 @@ impl Plan {
     /// The scenario's `finish=` (OpenAI names mapped to Anthropic's, others
     /// verbatim), else `tool_use` / `end_turn`.
     fn stop_reason(&self) -> &str {
-        match self.a().sc.finish.as_deref() {
-            Some("stop") => "end_turn",
-            Some("length") => "max_tokens",
-            Some("tool_calls") => "tool_use",
-            Some("content_filter") => "refusal",
-            Some(reason) => reason,
-            None if self.a().is_tool_calls() => "tool_use",
-            None => "end_turn",
-        }
+        self.a().finish_in(&ANTHROPIC_FINISH)
     }
 
     /// Usage with the given output tokens; `input_tokens` excludes the cached part.

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 mod eventstream;
 
 use crate::answer::{
-    Answer, Piece, TOOL_ARGS, abort_after_flush, bytes_response, percent_decode, scenario_for, text_chars,
+    Answer, FinishWords, Piece, TOOL_ARGS, abort_after_flush, bytes_response, percent_decode, scenario_for, text_chars,
     truncated_json,
 };
 use crate::{Inner, OutcomeGuard};
@@ -95,15 +95,7 @@ impl Plan {
     /// The scenario's `finish=` (OpenAI names mapped to Bedrock's, others
     /// verbatim), else `tool_use` / `end_turn`.
     fn stop_reason(&self) -> &str {
-        match self.a().sc.finish.as_deref() {
-            Some("stop") => "end_turn",
-            Some("length") => "max_tokens",
-            Some("tool_calls") => "tool_use",
-            Some("content_filter") => "content_filtered",
-            Some(reason) => reason,
-            None if self.a().is_tool_calls() => "tool_use",
-            None => "end_turn",
-        }
+        self.a().finish_in(&BEDROCK_FINISH)
     }
 
     /// `TokenUsage`: `inputTokens` excludes the cached part, `totalTokens`
@@ -373,3 +365,10 @@ pub(crate) fn error_response(code: u16, kind: &str, message: &str, retry: Option
     }
     resp
 }
+/// This protocol's finish reasons.
+const BEDROCK_FINISH: FinishWords = FinishWords {
+    stop: "end_turn",
+    length: "max_tokens",
+    tool_calls: "tool_use",
+    content_filter: Some("content_filtered"),
+};

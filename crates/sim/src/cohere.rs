@@ -23,7 +23,7 @@ use wire::{
 };
 
 use crate::answer::{
-    Answer, Piece, TOOL_ARGS, abort_after_flush, bytes_response, scenario_for, text_chars, truncated_json,
+    Answer, FinishWords, Piece, TOOL_ARGS, abort_after_flush, bytes_response, scenario_for, text_chars, truncated_json,
 };
 use crate::{Inner, OutcomeGuard};
 
@@ -55,6 +55,10 @@ impl ChatRequest {
     }
 }
 
+/// This protocol's finish reasons.
+const COHERE_FINISH: FinishWords =
+    FinishWords { stop: "COMPLETE", length: "MAX_TOKENS", tool_calls: "TOOL_CALL", content_filter: None };
+
 /// A request plus the response identity.
 struct Plan {
     req: ChatRequest,
@@ -71,14 +75,7 @@ impl Plan {
     /// The scenario's `finish=` (OpenAI names mapped to Cohere's, others
     /// verbatim), else `TOOL_CALL` / `COMPLETE`.
     fn finish_reason(&self) -> &str {
-        match self.a().sc.finish.as_deref() {
-            Some("stop") => "COMPLETE",
-            Some("length") => "MAX_TOKENS",
-            Some("tool_calls") => "TOOL_CALL",
-            Some(reason) => reason,
-            None if self.a().is_tool_calls() => "TOOL_CALL",
-            None => "COMPLETE",
-        }
+        self.a().finish_in(&COHERE_FINISH)
     }
 
     fn usage(&self, output_tokens: u64) -> Usage {
