@@ -1,6 +1,7 @@
 //! `POST /api/v1/chat/completions`: phases 1 to 6 for one request.
 
 pub(crate) mod chain;
+pub(crate) mod dialect;
 mod draft;
 pub(crate) mod routing;
 mod stream;
@@ -12,13 +13,14 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use chain::{Chain, Won};
+use dialect::{ChatCompletions, Dialect};
 use switchyard_api::{ChatRequest, ChatResponse, FinishReason};
 use switchyard_providers::{Answer, ProviderError, call};
 
 pub use draft::{AttemptLog, Draft, Served, estimate_prompt_tokens, new_generation_id};
 
+use crate::auth::Caller;
 use crate::error::GatewayError;
 use crate::state::AppState;
 use crate::timing::server_timing;
@@ -26,43 +28,48 @@ use crate::timing::server_timing;
 /// The handler.
 pub async fn chat_completions(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
-    match handle(state, &headers, body, started).await {
-        Ok(resp) => resp,
+    let accepted = async {
+        let (caller, bytes) = crate::accept::accept_inference(&state, &headers, body).await?;
+        Ok::<_, GatewayError>((caller, crate::body::parse_chat(&bytes)?))
+    };
+    match accepted.await {
+        Ok((caller, req)) => serve(state, &headers, caller, req, started, Arc::new(ChatCompletions)).await,
         Err(e) => e.into_response(),
     }
 }
 
-async fn handle(
+/// Phases 2 to 6 for a request already accepted (phase 1) and turned into
+/// the canonical chat request: every inference API comes through here, and
+/// its `dialect` writes the answer.
+pub(crate) async fn serve(
     state: Arc<AppState>,
     headers: &HeaderMap,
-    body: Body,
+    caller: Caller,
+    mut req: ChatRequest,
     started: Instant,
-) -> Result<Response, GatewayError> {
-    // Phase 1: accept.
-    let (caller, bytes) = crate::accept::accept_inference(&state, headers, body).await?;
-
+    dialect: Arc<dyn Dialect>,
+) -> Response {
     // Phase 2: normalize.
-    let mut req = crate::body::parse_chat(&bytes)?;
     if crate::presets::named(&req) {
-        req = crate::presets::apply(&state, &caller, req).await?;
+        req = match crate::presets::apply(&state, &caller, req).await {
+            Ok(req) => req,
+            Err(e) => return dialect.error(e),
+        };
     }
-    let model = req
-        .model
-        .clone()
-        .filter(|m| !m.is_empty())
-        .or_else(|| state.default_model.clone())
-        .ok_or_else(|| GatewayError::BadRequest("`model` is required".into()))?;
+    let model = req.model.clone().filter(|m| !m.is_empty()).or_else(|| state.default_model.clone());
+    let Some(model) = model else {
+        return dialect.error(GatewayError::BadRequest("`model` is required".into()));
+    };
     let mut draft = Draft::new(state.clone(), caller, model.clone(), req.is_stream(), started);
     let preset = req.preset.clone();
-    let result = run(&state, req, model, &mut draft, headers).await;
-    match result {
-        Ok(resp) => Ok(resp),
+    match run(&state, req, model, &mut draft, headers, dialect.as_ref()).await {
+        Ok(resp) => resp,
         Err(e) => {
             crate::presets::record(&mut draft.routing, preset.as_deref());
             draft.finish(e.status(), Some(e.to_string()), false);
-            let mut resp = e.into_response();
+            let mut resp = dialect.error(e);
             resp.headers_mut().insert("x-generation-id", header_value(&draft.id));
-            Ok(resp)
+            resp
         }
     }
 }
@@ -73,10 +80,12 @@ async fn run(
     model: String,
     draft: &mut Draft,
     headers: &HeaderMap,
+    dialect: &dyn Dialect,
 ) -> Result<Response, GatewayError> {
     if req.messages.is_empty() {
         return Err(GatewayError::BadRequest("`messages` must contain at least one message".into()));
     }
+    crate::plugins::validate(&req)?;
     // The key's guardrails: allowed models, content (redacted here), budgets.
     let (req, guard) = crate::guardrails::enforce(state, &draft.caller, req, &model).await?;
     draft.prompt_estimate = estimate_prompt_tokens(&req);
@@ -134,14 +143,14 @@ async fn run(
     )
     .with_steps(steps);
     if req.is_stream() {
-        return stream::start(state, chain, draft).await;
+        return stream::start(state, chain, draft, dialect.stream()).await;
     }
     let mut chain = chain;
     let result =
         chain.run(|upstream, req, served| async move { call(&upstream, &req, &served.upstream_model).await }).await;
     draft.attempts.append(&mut chain.logs);
     match result {
-        Ok(won) => complete(won, draft),
+        Ok(won) => complete(won, draft, dialect),
         Err(lost) => Err(lost.into_gateway_error(draft.attempts.len())),
     }
 }
@@ -157,7 +166,7 @@ fn wants_routing_metadata(req: &ChatRequest, headers: &HeaderMap) -> bool {
 }
 
 /// The whole answer of the attempt that won, rewritten into OpenRouter's shape.
-fn complete(won: Won<Answer>, draft: &mut Draft) -> Result<Response, GatewayError> {
+fn complete(won: Won<Answer>, draft: &mut Draft, dialect: &dyn Dialect) -> Result<Response, GatewayError> {
     let t0 = won.started;
     let Answer::Complete(mut resp) = won.value else {
         let error = ProviderError::InvalidResponse("stream answer to a non-stream request".into());
@@ -205,8 +214,7 @@ fn complete(won: Won<Answer>, draft: &mut Draft) -> Result<Response, GatewayErro
     if let Some(meta) = metadata {
         out.extra.insert("openrouter_metadata".into(), meta);
     }
-    let body = serde_json::to_vec(&out).map_err(|e| GatewayError::Internal(e.to_string()))?;
-    let mut r = Response::new(Body::from(Bytes::from(body)));
+    let mut r = Response::new(Body::from(dialect.whole(out)?));
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert("x-generation-id", header_value(&draft.id));

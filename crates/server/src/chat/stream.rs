@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use switchyard_api::response::Delta;
 use switchyard_api::{ChatChunk, ChatRequest, ChunkChoice};
 use switchyard_providers::{Answer, ChunkStream, ProviderError, StreamEvent, Upstream, call};
 
 use super::chain::{Chain, Lost, Won};
+use super::dialect::StreamWriter;
 use super::draft::{Draft, Served};
 use super::header_value;
 use crate::error::GatewayError;
@@ -78,7 +79,12 @@ fn says_something(c: &ChunkChoice) -> bool {
 /// anything was sent to the client. Once a keep-alive has gone out the
 /// status is committed, and the chain goes on inside the body: a later
 /// endpoint may still answer, since no content has reached the client.
-pub(super) async fn start(state: &Arc<AppState>, chain: Chain, draft: &mut Draft) -> Result<Response, GatewayError> {
+pub(super) async fn start(
+    state: &Arc<AppState>,
+    chain: Chain,
+    draft: &mut Draft,
+    writer: Box<dyn StreamWriter>,
+) -> Result<Response, GatewayError> {
     let mut first: FirstEvent = Box::pin(async move {
         let mut chain = chain;
         let result = chain.run(first_event).await;
@@ -108,6 +114,7 @@ pub(super) async fn start(state: &Arc<AppState>, chain: Chain, draft: &mut Draft
         // A stream committed by waiting sends its first keep-alive at once.
         timer: Box::pin(tokio::time::sleep(if waiting { Duration::ZERO } else { state.keepalive })),
         called_tools: false,
+        writer,
     };
     let id = pump.draft.id.clone();
     let body = Body::from_stream(futures_util::stream::unfold(pump, |p| p.step()));
@@ -149,6 +156,8 @@ struct Pump {
     timer: Pin<Box<tokio::time::Sleep>>,
     /// A tool-call delta was forwarded (decides `tool_calls` over `stop`).
     called_tools: bool,
+    /// Writes the events in the client's API.
+    writer: Box<dyn StreamWriter>,
 }
 
 impl Pump {
@@ -254,7 +263,9 @@ impl Pump {
             }
         }
         self.stamp(&mut chunk);
-        Some(sse(&chunk))
+        let mut out = BytesMut::with_capacity(256);
+        self.writer.chunk(&chunk, &mut out);
+        (!out.is_empty()).then(|| out.freeze())
     }
 
     fn stamp(&self, chunk: &mut ChatChunk) {
@@ -283,7 +294,7 @@ impl Pump {
             };
             chunk.object = "chat.completion.chunk".into();
             self.stamp(&mut chunk);
-            out.put(sse(&chunk));
+            self.writer.chunk(&chunk, &mut out);
             self.draft.finish =
                 Some(("error".into(), self.draft.finish.take().map(|f| f.1).unwrap_or_else(|| "error".into())));
         }
@@ -295,8 +306,7 @@ impl Pump {
         }
         last.object = "chat.completion.chunk".into();
         self.stamp(&mut last);
-        out.put(sse(&last));
-        out.put_slice(b"data: [DONE]\n\n");
+        self.writer.finish(&last, &mut out);
         self.phase = Phase::Closing(VecDeque::from([out.freeze()]));
     }
 }
@@ -314,16 +324,4 @@ fn carries_nothing(c: &ChunkChoice) -> bool {
         && d.refusal.is_none()
         && d.extra.is_empty()
         && c.logprobs.as_ref().is_none_or(serde_json::Value::is_null)
-}
-
-fn sse(chunk: &ChatChunk) -> Bytes {
-    let mut buf = Vec::with_capacity(256);
-    buf.extend_from_slice(b"data: ");
-    // A chunk made of strings and numbers always serialises.
-    if serde_json::to_writer(&mut buf, chunk).is_err() {
-        buf.truncate(6);
-        buf.extend_from_slice(b"{}");
-    }
-    buf.extend_from_slice(b"\n\n");
-    Bytes::from(buf)
 }
