@@ -334,8 +334,10 @@ async fn the_key_never_reaches_the_log() {
     assert_eq!(auths(&env)[0], bearer(OWN), "the key did go upstream");
 
     let log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
-    assert!(log.contains("generated the BYOK master key"), "the log was captured: {}", &log[..log.len().min(2000)]);
-    assert!(log.contains("attempt failed"), "debug lines were captured");
+    // Proof that this thread's lines were captured. (The start-up line about
+    // the master key is not used: other tests register its callsite at the
+    // same moment, and tracing may then cache it as uninteresting here.)
+    assert!(log.contains("attempt failed"), "the log was captured: {}", &log[..log.len().min(2000)]);
     for secret in [OWN, BAD, "0123456789", "9876543210"] {
         assert!(!log.contains(secret), "the log shows `{secret}`");
     }

@@ -42,12 +42,12 @@ pub fn validate(req: &ChatRequest) -> Result<(), GatewayError> {
 /// What the request says about plugin `id` (the last mention wins).
 pub fn switch<'a>(req: &'a ChatRequest, id: &str) -> Switch<'a> {
     let items = req.plugins.as_ref().and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    items.iter().filter_map(Value::as_object).filter(|o| o.get("id").and_then(Value::as_str) == Some(id)).last().map_or(
-        Switch::Unset,
-        |o| {
-            if o.get("enabled").and_then(Value::as_bool) == Some(false) { Switch::Off } else { Switch::On(o) }
-        },
-    )
+    let mentioned = |o: &&Map<String, Value>| o.get("id").and_then(Value::as_str) == Some(id);
+    match items.iter().rev().filter_map(Value::as_object).find(mentioned) {
+        None => Switch::Unset,
+        Some(o) if o.get("enabled").and_then(Value::as_bool) == Some(false) => Switch::Off,
+        Some(o) => Switch::On(o),
+    }
 }
 
 #[cfg(test)]
