@@ -14,6 +14,7 @@ pub mod models;
 pub mod money;
 pub mod provider;
 pub mod response;
+pub mod responses;
 pub mod usage;
 
 pub use chat::{ChatRequest, Content, ContentPart, Message, Role};

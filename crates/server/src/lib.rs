@@ -218,6 +218,8 @@ pub async fn start(
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/chat/completions", post(chat::chat_completions))
+        .route("/responses", post(dialects::responses::responses))
+        .route("/completions", post(dialects::completions::completions))
         .route("/embeddings", post(embeddings::embeddings))
         .route("/embeddings/models", get(routes::embedding_models))
         .route("/models", get(routes::models))

@@ -75,7 +75,6 @@ pub fn sse_data<T: serde::Serialize>(value: &T, out: &mut BytesMut) {
 
 /// Appends `event: <name>\ndata: <json>\n\n`, the named-event form the
 /// Responses and Messages APIs use.
-#[allow(dead_code)] // until the Responses and Messages dialects land
 pub fn sse_event<T: serde::Serialize>(name: &str, value: &T, out: &mut BytesMut) {
     out.put_slice(b"event: ");
     out.put_slice(name.as_bytes());
