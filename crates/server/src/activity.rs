@@ -97,7 +97,13 @@ pub async fn activity(
     let key_hash = q.api_key_hash.filter(|h| !h.is_empty());
     if let Some(hash) = &key_hash {
         // Another account's key is indistinguishable from a missing one.
-        let owned = state.store.key_by_hash(hash).await?.is_some_and(|k| k.account_id == caller.key.account_id);
+        // So is another member's key to a member (see crate::members).
+        let member = crate::members::scope(&caller).member().map(str::to_owned);
+        let owned = state
+            .store
+            .key_by_hash(hash)
+            .await?
+            .is_some_and(|k| k.account_id == caller.key.account_id && (member.is_none() || k.member_id == member));
         if !owned {
             return Err(GatewayError::NotFound(format!("API key {hash} not found")));
         }
@@ -107,7 +113,12 @@ pub async fn activity(
         Some(id) => Some(crate::workspaces::owned(&state, &caller, id).await?.id),
         None => None,
     };
-    let rows = state.store.activity_in(&caller.key.account_id, days, key_hash.as_deref(), workspace.as_deref()).await?;
+    // A member sees the activity of their own keys only.
+    let scope = crate::members::scope(&caller);
+    let rows = state
+        .store
+        .activity_of(&caller.key.account_id, days, key_hash.as_deref(), workspace.as_deref(), scope.member())
+        .await?;
     let data: Vec<ActivityItem> = rows.into_iter().map(ActivityItem::from).collect();
     Ok(Json(serde_json::json!({ "data": data })).into_response())
 }

@@ -206,6 +206,16 @@ pub struct AccountLive {
 }
 
 impl AccountLive {
+    /// A zero balance, loaded long ago (for unit tests of callers).
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> AccountLive {
+        AccountLive {
+            loaded: RwLock::new((NanoUsd::ZERO, Instant::now())),
+            spent_since_load: AtomicI64::new(0),
+            reserved: AtomicI64::new(0),
+        }
+    }
+
     /// Current balance estimate.
     pub fn balance(&self) -> NanoUsd {
         let base = self.loaded.read().map(|g| g.0).unwrap_or_default();

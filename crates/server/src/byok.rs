@@ -3,8 +3,10 @@
 //! * **Storage**: keys are sealed with AES-256-GCM under the gateway's master
 //!   key ([`master_key`]) and stored as ciphertext only
 //!   ([`switchyard_store::ByokRecord`]); the API shows `…abcd`, never a key.
-//! * **API** (management keys; other accounts' keys are 404s):
-//!   `GET/POST /api/v1/byok`, `GET/PATCH/DELETE /api/v1/byok/{id}`.
+//! * **API** (management keys acting as admin; other accounts' keys are
+//!   404s): `GET/POST /api/v1/byok`, `GET/PATCH/DELETE /api/v1/byok/{id}`.
+//!   A key made with `workspace_id` is its workspace's: only keys in that
+//!   workspace use it, before the account-level keys ([`AccountKeys::for_workspace`]).
 //! * **Routing**: every planned attempt on a provider the account has keys
 //!   for is tried with those keys, in creation order: `prioritized` keys
 //!   before the whole plan's shared attempts, `fallback` keys after them.
@@ -165,6 +167,8 @@ pub struct ByokUse {
     secret: Secret,
     /// When the record last changed (a cached upstream is reused until then).
     updated_at: i64,
+    /// The workspace whose keys alone use it; `None`: every key.
+    workspace_id: Option<String>,
 }
 
 impl ByokUse {
@@ -195,12 +199,38 @@ pub struct AccountKeys {
     keys: Vec<Arc<ByokUse>>,
     /// Providers with an enabled `always_use` key: never shared capacity.
     exclusive: HashSet<String>,
+    /// Every enabled `always_use` key's workspace and provider (usable or
+    /// not), from which [`AccountKeys::for_workspace`] makes `exclusive`.
+    scoped_exclusive: Vec<(Option<String>, String)>,
 }
 
 impl AccountKeys {
     /// True when the account has no usable keys.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty() && self.exclusive.is_empty()
+    }
+
+    /// The keys a key in workspace `workspace` may use, in the order they
+    /// are tried: the workspace's own keys first, then the account-level
+    /// ones; other workspaces' keys are left out. The same keys when the
+    /// account has no workspace keys.
+    pub fn for_workspace(self: &Arc<Self>, workspace: Option<&str>) -> Arc<AccountKeys> {
+        if self.scoped_exclusive.iter().all(|(w, _)| w.is_none()) && self.keys.iter().all(|k| k.workspace_id.is_none())
+        {
+            return self.clone();
+        }
+        let mine = |w: &Option<String>| w.is_some() && w.as_deref() == workspace;
+        let keys: Vec<Arc<ByokUse>> = self
+            .keys
+            .iter()
+            .filter(|k| mine(&k.workspace_id))
+            .chain(self.keys.iter().filter(|k| k.workspace_id.is_none()))
+            .cloned()
+            .collect();
+        let scoped_exclusive: Vec<(Option<String>, String)> =
+            self.scoped_exclusive.iter().filter(|(w, _)| w.is_none() || mine(w)).cloned().collect();
+        let exclusive = scoped_exclusive.iter().map(|(_, p)| p.clone()).collect();
+        Arc::new(AccountKeys { keys, exclusive, scoped_exclusive })
     }
 
     /// The steps of a plan: for each planned attempt (in plan order) each
@@ -333,9 +363,14 @@ impl ByokBook {
         for r in records.iter().filter(|r| !r.disabled) {
             if r.always_use {
                 out.exclusive.insert(r.provider.clone());
+                out.scoped_exclusive.push((r.workspace_id.clone(), r.provider.clone()));
             }
-            let unchanged =
-                |k: &&Arc<ByokUse>| k.id == r.id && k.updated_at == r.updated_at && k.priority == r.priority;
+            let unchanged = |k: &&Arc<ByokUse>| {
+                k.id == r.id
+                    && k.updated_at == r.updated_at
+                    && k.priority == r.priority
+                    && k.workspace_id == r.workspace_id
+            };
             if let Some(k) = previous.and_then(|p| p.keys.iter().find(unchanged)) {
                 out.keys.push(k.clone());
                 continue;
@@ -355,6 +390,7 @@ impl ByokBook {
                     upstream: Arc::new(upstream),
                     secret,
                     updated_at: r.updated_at,
+                    workspace_id: r.workspace_id.clone(),
                 })),
                 Err(e) => tracing::warn!(id = %r.id, provider = %r.provider, error = %e, "BYOK key unusable; skipped"),
             }
@@ -375,6 +411,7 @@ fn view(r: &ByokRecord) -> Value {
         "priority": r.priority.as_str(),
         "always_use": r.always_use,
         "disabled": r.disabled,
+        "workspace_id": r.workspace_id,
         "created_at": chrono_like_iso(r.created_at),
         "updated_at": chrono_like_iso(r.updated_at),
     })
@@ -441,7 +478,7 @@ fn refuse_unknown(body: &Map<String, Value>, known: &[&str]) -> Result<(), Gatew
 
 /// `GET /api/v1/byok`: the account's keys, in the order they are tried.
 pub async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, "manage BYOK keys").await?;
+    let caller = crate::members::admin(&state, &headers, "manage BYOK keys").await?;
     let keys = state.store.byok_keys(&caller.key.account_id).await?;
     let data: Vec<Value> = keys.iter().map(view).collect();
     Ok(Json(json!({ "data": data })).into_response())
@@ -454,9 +491,15 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, "manage BYOK keys").await?;
+    let caller = crate::members::admin(&state, &headers, "manage BYOK keys").await?;
     let body = object(&state, &headers, body).await?;
-    refuse_unknown(&body, &["provider", "api_key", "key", "label", "name", "priority", "always_use"])?;
+    refuse_unknown(&body, &["provider", "api_key", "key", "label", "name", "priority", "always_use", "workspace_id"])?;
+    let workspace_id = match body.get("workspace_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) if id.is_empty() => None,
+        Some(Value::String(id)) => Some(crate::workspaces::owned(&state, &caller, id).await?.id),
+        Some(_) => return Err(GatewayError::BadRequest("`workspace_id` must be a workspace id".into())),
+    };
     let provider = match body.get("provider") {
         Some(Value::String(p)) if !p.is_empty() => p.clone(),
         _ => return Err(GatewayError::BadRequest("`provider` is required: the slug of an enabled provider".into())),
@@ -495,6 +538,7 @@ pub async fn create(
         label: label_field(&body)?.flatten(),
         priority: priority_field(&body)?.unwrap_or_default(),
         always_use: bool_field(&body, "always_use")?.unwrap_or(false),
+        workspace_id,
     };
     let master = state.byok.master()?;
     let account = &caller.key.account_id;
@@ -509,7 +553,7 @@ pub async fn get_one(
     headers: HeaderMap,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, "manage BYOK keys").await?;
+    let caller = crate::members::admin(&state, &headers, "manage BYOK keys").await?;
     let rec = state.store.byok_key(&caller.key.account_id, &id).await?.ok_or_else(|| not_found(&id))?;
     Ok(Json(json!({ "data": view(&rec) })).into_response())
 }
@@ -522,7 +566,7 @@ pub async fn update(
     UrlPath(id): UrlPath<String>,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, "manage BYOK keys").await?;
+    let caller = crate::members::admin(&state, &headers, "manage BYOK keys").await?;
     let body = object(&state, &headers, body).await?;
     if body.contains_key("api_key") || body.contains_key("key") || body.contains_key("provider") {
         return Err(GatewayError::BadRequest(
@@ -548,7 +592,7 @@ pub async fn delete(
     headers: HeaderMap,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, "manage BYOK keys").await?;
+    let caller = crate::members::admin(&state, &headers, "manage BYOK keys").await?;
     let account = &caller.key.account_id;
     if !state.store.delete_byok(account, &id).await? {
         return Err(not_found(&id));

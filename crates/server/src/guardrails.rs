@@ -1,6 +1,9 @@
 //! Guardrails (reference §8.5, §6.2): policies an account assigns to its
-//! API keys, managed under `/api/v1/guardrails` ([`api`]) and enforced on
-//! every chat request of an assigned key, once, before routing.
+//! API keys, to its members (applying to all of a member's keys) and to its
+//! workspaces (one each, applying to every key in it), managed under
+//! `/api/v1/guardrails` ([`api`]) and enforced on every chat request of a
+//! key under any of them, once, before routing. A key's guardrails are all
+//! of these together, combined as follows.
 //!
 //! What a key's guardrails do together:
 //! * **Model allow-lists intersect**: the requested model and every
@@ -24,7 +27,7 @@
 //!   matched values). Otherwise redacting rules replace their matches with
 //!   `[REDACTED:<kind or label>]` before the request goes upstream.
 //! * **Budgets, each enforced**: a guardrail's budget is compared with what
-//!   its keys have spent (the sum of their generations' cost) since the
+//!   its keys (assigned, of its members, in its workspace) have spent (the sum of their generations' cost) since the
 //!   start of the current UTC day, week (Monday) or month, or since the
 //!   guardrail was created when it does not reset. Spent it all: 402 naming
 //!   the guardrail.

@@ -1,6 +1,10 @@
 //! `/api/v1/keys`: an account's inference keys, managed with a management
 //! key (reference §5.2). Other accounts' keys, and management keys, are
-//! invisible here: asking for one is a 404.
+//! invisible here: asking for one is a 404. So are other members' keys to
+//! a management key of a member with role `member` (see
+//! [`crate::members`]): it lists, reads, changes and deletes its member's
+//! keys only, and the keys it creates are its member's, in the default
+//! workspace or one the member belongs to.
 
 use std::sync::Arc;
 
@@ -50,6 +54,8 @@ impl From<ResetIn> for LimitReset {
 struct CreateBody {
     name: String,
     workspace_id: Option<String>,
+    /// The member the key is for (admins only; a member's keys are theirs).
+    member_id: Option<String>,
     limit: Option<Number>,
     limit_reset: Option<ResetIn>,
     include_byok_in_limit: Option<bool>,
@@ -70,6 +76,9 @@ struct PatchBody {
     /// Moves the key; `null`: to the default workspace.
     #[serde(default, deserialize_with = "present")]
     workspace_id: Option<Option<String>>,
+    /// Gives the key to a member (admins only); `null`: to the account.
+    #[serde(default, deserialize_with = "present")]
+    member_id: Option<Option<String>>,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from an absent one (`None`).
@@ -111,6 +120,7 @@ pub(crate) fn key_object(k: &KeyRecord, u: &PeriodUsage) -> Map<String, Value> {
         "updated_at": chrono_like_iso(k.updated_at),
         "expires_at": k.expires_at.map(chrono_like_iso),
         "workspace_id": k.workspace_id,
+        "member_id": k.member_id,
     });
     match obj {
         Value::Object(m) => m,
@@ -123,6 +133,12 @@ async fn owned(state: &AppState, caller: &Caller, hash: &str) -> Result<KeyRecor
     let not_found = || GatewayError::NotFound(format!("Key {hash} not found"));
     let key = state.store.key_by_hash(hash).await?.ok_or_else(not_found)?;
     if key.account_id != caller.key.account_id || key.is_management {
+        return Err(not_found());
+    }
+    // Another member's key is as invisible to a member as another account's.
+    if let Some(member) = crate::members::scope(caller).member()
+        && key.member_id.as_deref() != Some(member)
+    {
         return Err(not_found());
     }
     Ok(key)
@@ -171,7 +187,11 @@ pub async fn list(
         None => None,
     };
     let account = &caller.key.account_id;
-    let keys = state.store.account_keys_in(account, include_disabled, workspace.as_deref(), offset, PAGE).await?;
+    let scope = crate::members::scope(&caller);
+    let keys = state
+        .store
+        .account_keys_of(account, include_disabled, workspace.as_deref(), scope.member(), offset, PAGE)
+        .await?;
     let usage = state.store.account_period_usage(account, state.auth.now_ms()).await?;
     let data: Vec<Map<String, Value>> =
         keys.iter().map(|k| key_object(k, &usage.get(&k.hash).copied().unwrap_or_default())).collect();
@@ -203,6 +223,16 @@ pub async fn create(
             Some(at)
         }
     };
+    let member_id = match (crate::members::scope(&caller), req.member_id.as_deref().filter(|m| !m.is_empty())) {
+        (crate::members::Scope::Member(own), Some(asked)) if asked != own => {
+            return Err(GatewayError::NotFound(format!("Member {asked} not found")));
+        }
+        (crate::members::Scope::Member(own), _) => Some(own),
+        (crate::members::Scope::Admin, Some(asked)) => Some(crate::members::owned(&state, &caller, asked).await?.id),
+        (crate::members::Scope::Admin, None) => None,
+    };
+    let workspace_id = workspace(&state, &caller, req.workspace_id.as_deref()).await?;
+    crate::members::check_workspace(&state, member_id.as_deref(), workspace_id.as_deref()).await?;
     let spec = KeySpec {
         name: valid_name(&req.name)?,
         is_management: false,
@@ -210,7 +240,8 @@ pub async fn create(
         limit_reset: req.limit_reset.map(LimitReset::from),
         include_byok_in_limit: req.include_byok_in_limit.unwrap_or(false),
         expires_at,
-        workspace_id: workspace(&state, &caller, req.workspace_id.as_deref()).await?,
+        workspace_id,
+        member_id,
     };
     let new = state.store.create_key_with(&caller.key.account_id, &spec).await?;
     let data = key_object(&new.record, &PeriodUsage::default());
@@ -249,12 +280,30 @@ pub async fn update(
             None => None,
             Some(id) => Some(workspace(&state, &caller, id.as_deref()).await?),
         },
+        member_id: match req.member_id {
+            None => None,
+            Some(member) => {
+                crate::members::require_admin(&caller, "give keys to other members")?;
+                match member.as_deref().filter(|m| !m.is_empty()) {
+                    Some(m) => Some(Some(crate::members::owned(&state, &caller, m).await?.id)),
+                    None => Some(None),
+                }
+            }
+        },
     };
-    owned(&state, &caller, &hash).await?;
+    let before = owned(&state, &caller, &hash).await?;
+    if patch.workspace_id.is_some() || patch.member_id.is_some() {
+        // The key's member (after the change) must belong to its workspace (after the change).
+        let member = patch.member_id.clone().unwrap_or(before.member_id);
+        let ws = patch.workspace_id.clone().unwrap_or(before.workspace_id);
+        crate::members::check_workspace(&state, member.as_deref(), ws.as_deref()).await?;
+    }
     if !state.store.update_key(&hash, &patch).await? {
         return Err(GatewayError::NotFound(format!("Key {hash} not found")));
     }
     state.auth.invalidate();
+    // A key that moved has its new workspace's guardrail at once.
+    state.guardrails.invalidate();
     let key = owned(&state, &caller, &hash).await?;
     Ok(Json(one(&state, &key).await?).into_response())
 }

@@ -16,6 +16,7 @@ mod embeddings;
 mod error;
 mod guardrails;
 mod keys_api;
+mod members;
 mod oauth;
 pub mod plugins;
 mod presets;
@@ -244,6 +245,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/guardrails/{id}/keys", post(guardrails::api::assign))
         .route("/guardrails/{id}/keys/{hash}", axum::routing::delete(guardrails::api::unassign))
+        .route("/members", get(members::list).post(members::create))
+        .route("/members/{id}", get(members::get_one).patch(members::update).delete(members::delete))
+        .route("/members/{id}/keys", post(members::create_management_key))
+        .route("/workspaces/{id}/members", get(members::workspace_list).post(members::workspace_add))
+        .route("/workspaces/{id}/members/{member_id}", axum::routing::delete(members::workspace_remove))
+        .route("/guardrails/{id}/members", post(guardrails::api::assign_members))
+        .route("/guardrails/{id}/members/{member_id}", axum::routing::delete(guardrails::api::unassign_member))
         .route("/presets", get(presets::list))
         .route("/presets/{slug}", get(presets::get_one).put(presets::put).delete(presets::delete))
         .route("/generation", get(routes::generation))

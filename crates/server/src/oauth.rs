@@ -99,7 +99,14 @@ pub async fn create_code(
             GatewayError::BadRequest(format!("`expires_at` must be an ISO-8601 timestamp in UTC; got `{s}`"))
         })?),
     };
-    let _ = req.workspace_id;
+    // The key lands in this workspace of the account (404 for any other),
+    // and belongs to the member whose key asked, if any.
+    let workspace_id = match req.workspace_id.as_deref().filter(|w| !w.is_empty()) {
+        Some(id) => Some(crate::workspaces::owned(&state, &caller, id).await?.id),
+        None => None,
+    };
+    let member_id = caller.key.member_id.clone();
+    crate::members::check_workspace(&state, member_id.as_deref(), workspace_id.as_deref()).await?;
     let code = state
         .store
         .create_auth_code(
@@ -112,6 +119,8 @@ pub async fn create_code(
                 limit: req.limit.as_ref().map(usd_limit).transpose()?,
                 limit_reset,
                 key_expires_at,
+                workspace_id,
+                member_id,
             },
         )
         .await?;

@@ -18,6 +18,13 @@
 //!   already has a system or developer message;
 //! * the model of `<model>@preset/<slug>` wins over the preset's model.
 //!
+//! **Workspaces**: `?workspace_id=` on `GET /presets`, `GET|PUT|DELETE
+//! /presets/{slug}` addresses a workspace's presets (404 for a workspace
+//! that is not the account's; a member's management key may only change
+//! those of workspaces the member belongs to). A request, or a `GET
+//! /presets/{slug}` without `workspace_id`, of a key in a workspace finds
+//! the workspace's preset first, then the account's.
+//!
 //! Presets are read from the database on every request that names one (no
 //! cache: they are opt-in, the lookup is one primary-key read, and a change
 //! applies at once). Requests without a preset never reach this module.
@@ -26,7 +33,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -51,9 +58,34 @@ fn not_found(slug: &str) -> GatewayError {
     GatewayError::NotFound(format!("No preset named {slug}"))
 }
 
+/// `?workspace_id=` of the preset endpoints.
+#[derive(serde::Deserialize)]
+pub struct WorkspaceQuery {
+    workspace_id: Option<String>,
+}
+
+/// The workspace `q` names, checked to be the caller's account's (404
+/// otherwise); `None` when it names none.
+async fn workspace(state: &AppState, caller: &Caller, q: &WorkspaceQuery) -> Result<Option<String>, GatewayError> {
+    match q.workspace_id.as_deref().filter(|w| !w.is_empty()) {
+        Some(id) => Ok(Some(crate::workspaces::owned(state, caller, id).await?.id)),
+        None => Ok(None),
+    }
+}
+
+/// The workspace whose presets a management key is about to change: a
+/// member's key only in the member's workspaces.
+async fn writable(state: &AppState, caller: &Caller, q: &WorkspaceQuery) -> Result<Option<String>, GatewayError> {
+    let ws = workspace(state, caller, q).await?;
+    let scope = crate::members::scope(caller);
+    crate::members::check_workspace(state, scope.member(), ws.as_deref()).await?;
+    Ok(ws)
+}
+
 fn view(p: &Preset) -> Value {
     json!({
         "slug": p.slug,
+        "workspace_id": p.workspace_id,
         "version": p.version,
         "config": p.config,
         "created_at": chrono_like_iso(p.created_at),
@@ -63,9 +95,16 @@ fn view(p: &Preset) -> Value {
 
 /// `GET /api/v1/presets`: the caller's account's presets, by slug. Any key
 /// of the account may read them.
-pub async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, GatewayError> {
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<WorkspaceQuery>,
+) -> Result<Response, GatewayError> {
     let caller = state.auth.authenticate(&headers).await?;
-    let presets = state.store.presets(&caller.key.account_id).await?;
+    let presets = match workspace(&state, &caller, &q).await? {
+        Some(ws) => state.store.workspace_presets(&ws).await?,
+        None => state.store.presets(&caller.key.account_id).await?,
+    };
     let data: Vec<Value> = presets.iter().map(view).collect();
     Ok(Json(json!({ "data": data })).into_response())
 }
@@ -76,9 +115,16 @@ pub async fn get_one(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(slug): Path<String>,
+    Query(q): Query<WorkspaceQuery>,
 ) -> Result<Response, GatewayError> {
     let caller = state.auth.authenticate(&headers).await?;
-    let preset = find(&state, &caller, &slug).await?;
+    let preset = match workspace(&state, &caller, &q).await? {
+        Some(ws) if valid_preset_slug(&slug) => {
+            state.store.workspace_preset(&ws, &slug).await?.ok_or_else(|| not_found(&slug))?
+        }
+        Some(_) => return Err(not_found(&slug)),
+        None => find(&state, &caller, &slug).await?,
+    };
     Ok(Json(json!({ "data": view(&preset) })).into_response())
 }
 
@@ -88,9 +134,11 @@ pub async fn put(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(slug): Path<String>,
+    Query(q): Query<WorkspaceQuery>,
     body: Body,
 ) -> Result<Response, GatewayError> {
     let caller = state.auth.manager(&headers, "create, change or delete presets").await?;
+    let ws = writable(&state, &caller, &q).await?;
     if !valid_preset_slug(&slug) {
         return Err(GatewayError::BadRequest(format!(
             "Invalid preset slug `{slug}`: use 1 to 64 lowercase letters, digits and hyphens"
@@ -98,7 +146,11 @@ pub async fn put(
     }
     let bytes = crate::body::read_limited(&headers, body, state.max_body_bytes).await?;
     let config = validate_config(crate::body::parse_json(&bytes)?)?;
-    let (preset, created) = state.store.put_preset(&caller.key.account_id, &slug, &Value::Object(config)).await?;
+    let account = &caller.key.account_id;
+    let (preset, created) = match ws {
+        Some(ws) => state.store.put_workspace_preset(account, &ws, &slug, &Value::Object(config)).await?,
+        None => state.store.put_preset(account, &slug, &Value::Object(config)).await?,
+    };
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(json!({ "data": view(&preset) }))).into_response())
 }
@@ -108,17 +160,31 @@ pub async fn delete(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(slug): Path<String>,
+    Query(q): Query<WorkspaceQuery>,
 ) -> Result<Response, GatewayError> {
     let caller = state.auth.manager(&headers, "create, change or delete presets").await?;
-    if !valid_preset_slug(&slug) || !state.store.delete_preset(&caller.key.account_id, &slug).await? {
+    let ws = writable(&state, &caller, &q).await?;
+    let deleted = valid_preset_slug(&slug)
+        && match ws {
+            Some(ws) => state.store.delete_workspace_preset(&ws, &slug).await?,
+            None => state.store.delete_preset(&caller.key.account_id, &slug).await?,
+        };
+    if !deleted {
         return Err(not_found(&slug));
     }
     Ok(Json(json!({ "deleted": true })).into_response())
 }
 
+/// The preset `slug` as the caller's key resolves it: its workspace's
+/// first, then its account's.
 async fn find(state: &AppState, caller: &Caller, slug: &str) -> Result<Preset, GatewayError> {
     if !valid_preset_slug(slug) {
         return Err(not_found(slug));
+    }
+    if let Some(ws) = caller.key.workspace_id.as_deref()
+        && let Some(p) = state.store.workspace_preset(ws, slug).await?
+    {
+        return Ok(p);
     }
     state.store.preset(&caller.key.account_id, slug).await?.ok_or_else(|| not_found(slug))
 }

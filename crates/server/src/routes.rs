@@ -96,6 +96,13 @@ pub async fn generation(
     if g.account_id != caller.key.account_id {
         return Err(not_found());
     }
+    // So is another member's to a key of a member with role `member`.
+    if let Some(member) = crate::members::scope(&caller).member() {
+        let key = state.store.key_by_hash(&g.key_hash).await?;
+        if key.is_none_or(|k| k.member_id.as_deref() != Some(member)) {
+            return Err(not_found());
+        }
+    }
     let created = chrono_like_iso(g.created_at);
     // Served with the account's own key: the draft recorded the list cost.
     let byok = g.routing.as_ref().and_then(|r| r.get("byok"));

@@ -1,8 +1,10 @@
 //! Workspaces (reference §8.5): an account's groups of API keys, each with
 //! its own routing defaults, managed under `/api/v1/workspaces` with a
-//! management key. Billing, activity and management keys stay with the
-//! account; members and roles, and workspace-scoped guardrails, BYOK keys
-//! and presets, are not implemented.
+//! management key that acts as admin (see [`crate::members`]). Billing,
+//! activity and management keys stay with the account. A workspace also
+//! has members (`/workspaces/{id}/members`, in [`crate::members`]), at most
+//! one guardrail (a guardrail's `workspace_id`), its own BYOK keys and
+//! presets (their `workspace_id`), each applying to its keys only.
 //!
 //! A key in a workspace is routed with the workspace's `provider` object
 //! laid over the server's defaults and under the per-key-name config and
@@ -166,7 +168,7 @@ pub(crate) async fn owned(state: &AppState, caller: &Caller, id: &str) -> Result
 /// `GET /api/v1/workspaces`: the account's workspaces, oldest first (the
 /// default workspace, of keys without one, is not listed).
 pub async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, WHAT).await?;
+    let caller = crate::members::admin(&state, &headers, WHAT).await?;
     let data: Vec<Value> = state.store.workspaces(&caller.key.account_id).await?.iter().map(view).collect();
     Ok(Json(json!({ "data": data })).into_response())
 }
@@ -178,7 +180,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, WHAT).await?;
+    let caller = crate::members::admin(&state, &headers, WHAT).await?;
     let bytes = crate::body::read_limited(&headers, body, state.max_body_bytes).await?;
     let req: CreateBody = crate::body::parse_json(&bytes)?;
     let name = valid_name(&req.name)?;
@@ -197,7 +199,7 @@ pub async fn get_one(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, WHAT).await?;
+    let caller = crate::members::admin(&state, &headers, WHAT).await?;
     let ws = owned(&state, &caller, &id).await?;
     Ok(Json(json!({ "data": view(&ws) })).into_response())
 }
@@ -210,7 +212,7 @@ pub async fn update(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, WHAT).await?;
+    let caller = crate::members::admin(&state, &headers, WHAT).await?;
     let bytes = crate::body::read_limited(&headers, body, state.max_body_bytes).await?;
     let req: PatchBody = crate::body::parse_json(&bytes)?;
     let patch = WorkspacePatch {
@@ -234,7 +236,7 @@ pub async fn delete(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, WHAT).await?;
+    let caller = crate::members::admin(&state, &headers, WHAT).await?;
     if !state.store.delete_workspace(&caller.key.account_id, &id).await.map_err(refused)? {
         return Err(not_found(&id));
     }

@@ -71,13 +71,28 @@ impl Store {
         key_hash: Option<&str>,
         workspace_id: Option<&str>,
     ) -> Result<Vec<ActivityRow>, StoreError> {
+        self.activity_of(account_id, days, key_hash, workspace_id, None).await
+    }
+
+    /// [`Store::activity_in`], only of the keys of member `member_id` when
+    /// it is given.
+    pub async fn activity_of(
+        &self,
+        account_id: &str,
+        days: RangeInclusive<i64>,
+        key_hash: Option<&str>,
+        workspace_id: Option<&str>,
+        member_id: Option<&str>,
+    ) -> Result<Vec<ActivityRow>, StoreError> {
         let by_key = if key_hash.is_some() { " AND key_hash = $4" } else { "" };
-        let n = if key_hash.is_some() { 5 } else { 4 };
-        let by_workspace = if workspace_id.is_some() {
-            format!(" AND key_hash IN (SELECT hash FROM api_keys WHERE workspace_id = ${n})")
-        } else {
-            String::new()
-        };
+        let mut n = if key_hash.is_some() { 5 } else { 4 };
+        let mut by_workspace = String::new();
+        for (column, value) in [("workspace_id", workspace_id), ("member_id", member_id)] {
+            if value.is_some() {
+                by_workspace.push_str(&format!(" AND key_hash IN (SELECT hash FROM api_keys WHERE {column} = ${n})"));
+                n += 1;
+            }
+        }
         // SUM over BIGINT is NUMERIC on Postgres: cast back to BIGINT. The
         // day bucket is integer division on both dialects (created_at >= 0).
         let sql = format!(
@@ -99,8 +114,8 @@ impl Store {
         if let Some(hash) = key_hash {
             q = q.bind(hash);
         }
-        if let Some(ws) = workspace_id {
-            q = q.bind(ws);
+        for value in [workspace_id, member_id].into_iter().flatten() {
+            q = q.bind(value);
         }
         let rows = q.fetch_all(self.pool()).await?;
         rows.iter()

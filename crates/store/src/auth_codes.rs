@@ -83,6 +83,11 @@ pub struct CodeRequest {
     pub limit_reset: Option<LimitReset>,
     /// When that key expires, Unix ms.
     pub key_expires_at: Option<i64>,
+    /// The workspace that key lands in (the caller checks it is the
+    /// account's).
+    pub workspace_id: Option<String>,
+    /// The member that key belongs to (the one whose key asked for the code).
+    pub member_id: Option<String>,
 }
 
 /// A code just made: shown once.
@@ -112,8 +117,8 @@ impl Store {
         let now = now_ms();
         sqlx::query(
             "INSERT INTO auth_codes (code_hash, account_id, code_challenge, code_challenge_method, callback_url, \
-             key_label, limit_nano, limit_reset, key_expires_at, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             key_label, limit_nano, limit_reset, key_expires_at, created_at, expires_at, workspace_id, member_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(hash_key(&code))
         .bind(account_id)
@@ -126,6 +131,8 @@ impl Store {
         .bind(req.key_expires_at)
         .bind(now)
         .bind(now + CODE_TTL_MS)
+        .bind(req.workspace_id.clone())
+        .bind(req.member_id.clone())
         .execute(self.pool())
         .await?;
         Ok(NewCode { code, created_at: now })
@@ -144,7 +151,7 @@ impl Store {
         let now = now_ms();
         let row = sqlx::query(
             "SELECT account_id, code_challenge, code_challenge_method, key_label, limit_nano, limit_reset, \
-             key_expires_at FROM auth_codes WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
+             key_expires_at, workspace_id, member_id FROM auth_codes WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )
         .bind(&hash)
         .bind(now)
@@ -172,6 +179,8 @@ impl Store {
             limit: row.try_get::<Option<i64>, _>("limit_nano")?.map(NanoUsd),
             limit_reset: reset.and_then(|r| r.parse().ok()),
             expires_at: row.try_get("key_expires_at")?,
+            workspace_id: row.try_get("workspace_id")?,
+            member_id: row.try_get("member_id")?,
             ..KeySpec::default()
         };
         let key = self.create_key_with(&account, &spec).await?;

@@ -243,6 +243,9 @@ pub struct ByokRecord {
     pub created_at: i64,
     /// Unix milliseconds of the last change.
     pub updated_at: i64,
+    /// The workspace whose keys alone use it; `None`: every key of the
+    /// account.
+    pub workspace_id: Option<String>,
 }
 
 impl ByokRecord {
@@ -265,6 +268,9 @@ pub struct NewByok {
     pub priority: ByokPriority,
     /// Never fall back to shared capacity for this provider.
     pub always_use: bool,
+    /// The workspace whose keys alone use it (`None`: the whole account).
+    /// The caller checks it is the account's.
+    pub workspace_id: Option<String>,
 }
 
 /// A change to a BYOK key; `None` leaves a field as it is.
@@ -296,7 +302,7 @@ fn new_id() -> String {
 }
 
 const COLUMNS: &str = "id, account_id, provider, label, last4, priority, always_use, disabled, seq, master_key_id, \
-     nonce, ciphertext, created_at, updated_at";
+     nonce, ciphertext, created_at, updated_at, workspace_id";
 
 fn record_from_row(row: &sqlx::any::AnyRow) -> Result<ByokRecord, StoreError> {
     let priority: String = row.try_get("priority")?;
@@ -317,6 +323,7 @@ fn record_from_row(row: &sqlx::any::AnyRow) -> Result<ByokRecord, StoreError> {
         },
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        workspace_id: row.try_get("workspace_id")?,
     })
 }
 
@@ -335,7 +342,7 @@ impl Store {
         let now = now_ms();
         let sql = format!(
             "INSERT INTO byok_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, \
-             (SELECT COALESCE(MAX(seq), 0) + 1 FROM byok_keys WHERE account_id = $8), $9, $10, $11, $12, $13) \
+             (SELECT COALESCE(MAX(seq), 0) + 1 FROM byok_keys WHERE account_id = $8), $9, $10, $11, $12, $13, $14) \
              RETURNING {COLUMNS}"
         );
         let row = sqlx::query(&sql)
@@ -352,6 +359,7 @@ impl Store {
             .bind(&sealed.ciphertext)
             .bind(now)
             .bind(now)
+            .bind(new.workspace_id.clone())
             .fetch_one(self.pool())
             .await?;
         record_from_row(&row)
@@ -467,6 +475,7 @@ mod tests {
             label: None,
             priority: ByokPriority::Prioritized,
             always_use: false,
+            workspace_id: None,
         };
         assert!(!format!("{new:?}").contains("abcdefghijklmnop"));
         let mk = MasterKey::parse(&"ab".repeat(32)).unwrap();

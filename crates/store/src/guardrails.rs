@@ -1,6 +1,7 @@
 //! Guardrails (reference §8.5): policies of an account assigned to its API
-//! keys. The store keeps them and their assignments and sums the spend of a
-//! guardrail's keys; what the rules mean is the server's business.
+//! keys, its members (all of a member's keys) and its workspaces (all keys
+//! in one). The store keeps them and their assignments and sums the spend of
+//! a guardrail's keys; what the rules mean is the server's business.
 
 use std::collections::HashMap;
 
@@ -102,6 +103,10 @@ pub struct GuardrailSpec {
     pub regex_filters: Vec<RegexFilter>,
     /// Sensitive-information detection.
     pub pii: Option<PiiRule>,
+    /// The workspace whose guardrail this is (it then applies to every key
+    /// in the workspace; at most one per workspace). The caller checks the
+    /// workspace is the guardrail's account's.
+    pub workspace_id: Option<String>,
 }
 
 /// A stored guardrail.
@@ -121,7 +126,7 @@ pub struct Guardrail {
 
 const COLUMNS: &str = "g.id, g.account_id, g.name, g.description, g.limit_nano, g.reset_interval, g.allowed_models, \
                        g.allowed_providers, g.enforce_zdr, g.block_prompt_injection, g.regex_filters, g.pii, \
-                       g.created_at, g.updated_at";
+                       g.created_at, g.updated_at, g.workspace_id";
 
 /// A random UUID (version 4).
 fn new_id() -> String {
@@ -158,6 +163,7 @@ fn guardrail_from_row(row: &sqlx::any::AnyRow) -> Result<Guardrail, StoreError> 
             block_prompt_injection: row.try_get::<i64, _>("block_prompt_injection")? != 0,
             regex_filters: json_col(row, "regex_filters")?.unwrap_or_default(),
             pii: json_col(row, "pii")?,
+            workspace_id: row.try_get("workspace_id")?,
         },
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -177,6 +183,7 @@ struct Cols {
     injection: i64,
     regex: String,
     pii: Option<String>,
+    workspace: Option<String>,
 }
 
 impl Cols {
@@ -192,6 +199,7 @@ impl Cols {
             injection: i64::from(s.block_prompt_injection),
             regex: to_json(&s.regex_filters)?,
             pii: s.pii.as_ref().map(to_json).transpose()?,
+            workspace: s.workspace_id.clone(),
         })
     }
 }
@@ -204,8 +212,8 @@ impl Store {
         let now = now_ms();
         sqlx::query(
             "INSERT INTO guardrails (id, account_id, name, description, limit_nano, reset_interval, allowed_models, \
-             allowed_providers, enforce_zdr, block_prompt_injection, regex_filters, pii, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             allowed_providers, enforce_zdr, block_prompt_injection, regex_filters, pii, created_at, updated_at, \
+             workspace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(&id)
         .bind(account_id)
@@ -221,6 +229,7 @@ impl Store {
         .bind(c.pii)
         .bind(now)
         .bind(now)
+        .bind(c.workspace)
         .execute(self.pool())
         .await?;
         Ok(Guardrail { id, account_id: account_id.to_owned(), spec: spec.clone(), created_at: now, updated_at: now })
@@ -252,7 +261,7 @@ impl Store {
         let sql = format!(
             "UPDATE guardrails SET name = $1, description = $2, limit_nano = $3, reset_interval = $4, \
              allowed_models = $5, allowed_providers = $6, enforce_zdr = $7, block_prompt_injection = $8, \
-             regex_filters = $9, pii = $10, updated_at = $11 WHERE id = $12 AND account_id = $13 \
+             regex_filters = $9, pii = $10, updated_at = $11, workspace_id = $14 WHERE id = $12 AND account_id = $13 \
              RETURNING {}",
             COLUMNS.replace("g.", "")
         );
@@ -270,6 +279,7 @@ impl Store {
             .bind(now_ms())
             .bind(id)
             .bind(account_id)
+            .bind(c.workspace)
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(guardrail_from_row).transpose()
@@ -288,6 +298,7 @@ impl Store {
             return Ok(false);
         }
         sqlx::query("DELETE FROM guardrail_keys WHERE guardrail_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM member_guardrails WHERE guardrail_id = $1").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM guardrails WHERE id = $1").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(true)
@@ -344,26 +355,38 @@ impl Store {
         Ok(out)
     }
 
-    /// The guardrails assigned to a key, oldest first.
+    /// The guardrails that apply to a key, oldest first: those assigned to
+    /// it, to its member, and its workspace's.
     pub async fn key_guardrails(&self, key_hash: &str) -> Result<Vec<Guardrail>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM guardrails g JOIN guardrail_keys gk ON gk.guardrail_id = g.id \
-             WHERE gk.key_hash = $1 ORDER BY g.created_at, g.id"
+            "SELECT {COLUMNS} FROM guardrails g WHERE \
+             g.id IN (SELECT guardrail_id FROM guardrail_keys WHERE key_hash = $1) \
+             OR g.id IN (SELECT mg.guardrail_id FROM member_guardrails mg \
+                 JOIN api_keys k ON k.member_id = mg.member_id WHERE k.hash = $2) \
+             OR g.workspace_id IN (SELECT workspace_id FROM api_keys WHERE hash = $3) \
+             ORDER BY g.created_at, g.id"
         );
-        let rows = sqlx::query(&sql).bind(key_hash).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(&sql).bind(key_hash).bind(key_hash).bind(key_hash).fetch_all(self.pool()).await?;
         rows.iter().map(guardrail_from_row).collect()
     }
 
-    /// What the keys guardrail `id` is assigned to now have spent since
-    /// `since` (Unix ms), whenever they were assigned.
+    /// What the keys guardrail `id` applies to now (assigned to it, of a
+    /// member assigned to it, in its workspace) have spent since `since`
+    /// (Unix ms), whenever they came under it.
     pub async fn guardrail_spend(&self, id: &str, since: i64) -> Result<NanoUsd, StoreError> {
         let row = sqlx::query(
             "SELECT CAST(COALESCE(SUM(g.cost_nano), 0) AS BIGINT) AS used FROM generations g \
-             JOIN guardrail_keys gk ON gk.key_hash = g.key_hash \
-             WHERE gk.guardrail_id = $1 AND g.created_at >= $2",
+             WHERE g.created_at >= $2 AND g.key_hash IN ( \
+                 SELECT key_hash FROM guardrail_keys WHERE guardrail_id = $1 \
+                 UNION SELECT k.hash FROM api_keys k JOIN member_guardrails mg ON mg.member_id = k.member_id \
+                     WHERE mg.guardrail_id = $3 \
+                 UNION SELECT k.hash FROM api_keys k JOIN guardrails r ON r.workspace_id = k.workspace_id \
+                     WHERE r.id = $4)",
         )
         .bind(id)
         .bind(since)
+        .bind(id)
+        .bind(id)
         .fetch_one(self.pool())
         .await?;
         Ok(NanoUsd(row.try_get("used")?))

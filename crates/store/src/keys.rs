@@ -6,6 +6,7 @@ use sqlx::Row;
 use switchyard_api::NanoUsd;
 
 use crate::accounts::Billing;
+use crate::members::MemberRole;
 use crate::period::LimitReset;
 use crate::{Store, StoreError, now_ms};
 
@@ -46,6 +47,10 @@ pub struct KeyRecord {
     pub expires_at: Option<i64>,
     /// The workspace the key is in; `None`: the account's default workspace.
     pub workspace_id: Option<String>,
+    /// The member the key belongs to; `None`: the account's own key.
+    pub member_id: Option<String>,
+    /// That member's role (a disabled member's keys read as disabled).
+    pub member_role: Option<MemberRole>,
 }
 
 /// What a new key is made with.
@@ -66,6 +71,9 @@ pub struct KeySpec {
     /// The workspace to create it in (`None`: the default workspace). The
     /// caller checks that it belongs to the key's account.
     pub workspace_id: Option<String>,
+    /// The member it belongs to (`None`: the account's own key). The caller
+    /// checks that the member is the account's.
+    pub member_id: Option<String>,
 }
 
 /// A change to a key; `None` leaves a field as it is.
@@ -83,6 +91,8 @@ pub struct KeyPatch {
     pub include_byok_in_limit: Option<bool>,
     /// Move to a workspace (`Some(None)`: the default workspace).
     pub workspace_id: Option<Option<String>>,
+    /// Give to a member (`Some(None)`: to the account itself).
+    pub member_id: Option<Option<String>>,
 }
 
 /// A key's spend in the UTC day, week (from Monday) and calendar month
@@ -168,7 +178,10 @@ fn label_of(plaintext: &str) -> String {
 
 const KEY_COLUMNS: &str = "k.hash, k.account_id, a.billing, k.name, k.label, k.is_management, k.disabled, \
      k.limit_nano, k.limit_reset, k.include_byok_in_limit, k.usage_nano, k.created_at, k.updated_at, k.expires_at, \
-     k.workspace_id";
+     k.workspace_id, k.member_id, m.role AS member_role, m.disabled AS member_disabled";
+
+/// The tables [`KEY_COLUMNS`] come from.
+const KEY_FROM: &str = "api_keys k JOIN accounts a ON a.id = k.account_id LEFT JOIN members m ON m.id = k.member_id";
 
 /// Sums of cost and of BYOK list cost per UTC day, week and month (`$1..$6`:
 /// their bounds), and of BYOK list cost over every generation; the caller
@@ -210,7 +223,8 @@ fn key_from_row(row: &sqlx::any::AnyRow) -> Result<KeyRecord, StoreError> {
         name: row.try_get("name")?,
         label: row.try_get("label")?,
         is_management: row.try_get::<i64, _>("is_management")? != 0,
-        disabled: row.try_get::<i64, _>("disabled")? != 0,
+        disabled: row.try_get::<i64, _>("disabled")? != 0
+            || row.try_get::<Option<i64>, _>("member_disabled")?.is_some_and(|d| d != 0),
         limit: row.try_get::<Option<i64>, _>("limit_nano")?.map(NanoUsd),
         limit_reset: row
             .try_get::<Option<String>, _>("limit_reset")?
@@ -223,6 +237,12 @@ fn key_from_row(row: &sqlx::any::AnyRow) -> Result<KeyRecord, StoreError> {
         updated_at: row.try_get("updated_at")?,
         expires_at: row.try_get("expires_at")?,
         workspace_id: row.try_get("workspace_id")?,
+        member_id: row.try_get("member_id")?,
+        member_role: row
+            .try_get::<Option<String>, _>("member_role")?
+            .map(|r| r.parse::<MemberRole>())
+            .transpose()
+            .map_err(StoreError::Corrupt)?,
     })
 }
 
@@ -266,10 +286,12 @@ impl Store {
             updated_at: now,
             expires_at: spec.expires_at,
             workspace_id: spec.workspace_id.clone(),
+            member_id: spec.member_id.clone(),
+            member_role: None,
         };
         sqlx::query(
-            "INSERT INTO api_keys (hash, account_id, name, label, is_management, disabled, limit_nano, usage_nano, created_at, updated_at, expires_at, limit_reset, include_byok_in_limit, workspace_id) \
-             VALUES ($1, $2, $3, $4, $5, 0, $6, 0, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO api_keys (hash, account_id, name, label, is_management, disabled, limit_nano, usage_nano, created_at, updated_at, expires_at, limit_reset, include_byok_in_limit, workspace_id, member_id) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, 0, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&record.hash)
         .bind(&record.account_id)
@@ -283,15 +305,20 @@ impl Store {
         .bind(record.limit_reset.map(|r| r.as_str().to_owned()))
         .bind(i64::from(record.include_byok_in_limit))
         .bind(record.workspace_id.clone())
+        .bind(record.member_id.clone())
         .execute(self.pool())
         .await?;
+        let record = match &record.member_id {
+            Some(_) => self.key_by_hash(&record.hash).await?.unwrap_or(record),
+            None => record,
+        };
         Ok(NewKey { plaintext, record })
     }
 
     /// The key with this hash, if any (deleted keys are gone).
     pub async fn key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError> {
         let sql = format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id \
+            "SELECT {KEY_COLUMNS} FROM {KEY_FROM} \
              WHERE k.hash = $1 AND k.deleted_at IS NULL"
         );
         let row = sqlx::query(&sql).bind(hash).fetch_optional(self.pool()).await?;
@@ -301,7 +328,7 @@ impl Store {
     /// Every key that is not deleted, oldest first.
     pub async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
         let sql = format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id \
+            "SELECT {KEY_COLUMNS} FROM {KEY_FROM} \
              WHERE k.deleted_at IS NULL ORDER BY k.created_at, k.hash"
         );
         let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
@@ -330,19 +357,42 @@ impl Store {
         offset: u32,
         limit: u32,
     ) -> Result<Vec<KeyRecord>, StoreError> {
+        self.account_keys_of(account_id, include_disabled, workspace_id, None, offset, limit).await
+    }
+
+    /// [`Store::account_keys_in`], only those of member `member_id` when it
+    /// is given.
+    pub async fn account_keys_of(
+        &self,
+        account_id: &str,
+        include_disabled: bool,
+        workspace_id: Option<&str>,
+        member_id: Option<&str>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
         let disabled = if include_disabled { "" } else { " AND k.disabled = 0" };
-        let workspace = if workspace_id.is_some() { " AND k.workspace_id = $4" } else { "" };
+        let mut filters = String::new();
+        let mut n = 3;
+        for (column, value) in [("k.workspace_id", workspace_id), ("k.member_id", member_id)] {
+            if value.is_some() {
+                n += 1;
+                filters.push_str(&format!(" AND {column} = ${n}"));
+            }
+        }
         let sql = format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys k JOIN accounts a ON a.id = k.account_id \
-             WHERE k.account_id = $1 AND k.is_management = 0 AND k.deleted_at IS NULL{disabled}{workspace} \
+            "SELECT {KEY_COLUMNS} FROM {KEY_FROM} \
+             WHERE k.account_id = $1 AND k.is_management = 0 AND k.deleted_at IS NULL{disabled}{filters} \
              ORDER BY k.created_at, k.hash LIMIT $2 OFFSET $3"
         );
         let mut q = sqlx::query(&sql).bind(account_id).bind(i64::from(limit)).bind(i64::from(offset));
-        if let Some(ws) = workspace_id {
-            q = q.bind(ws);
+        for value in [workspace_id, member_id].into_iter().flatten() {
+            q = q.bind(value);
         }
         let rows = q.fetch_all(self.pool()).await?;
-        rows.iter().map(key_from_row).collect()
+        let keys: Vec<KeyRecord> = rows.iter().map(key_from_row).collect::<Result<_, _>>()?;
+        // A disabled member's keys read as disabled.
+        Ok(keys.into_iter().filter(|k| include_disabled || !k.disabled).collect())
     }
 
     /// Applies a change to a key that is not deleted; false if there is none.
@@ -370,6 +420,9 @@ impl Store {
         }
         if let Some(workspace) = &patch.workspace_id {
             set("workspace_id", Arg::Text(workspace.clone()));
+        }
+        if let Some(member) = &patch.member_id {
+            set("member_id", Arg::Text(member.clone()));
         }
         set("updated_at", Arg::Int(Some(now_ms())));
         let sql =

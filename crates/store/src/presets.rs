@@ -25,6 +25,9 @@ pub struct Preset {
     pub created_at: i64,
     /// Unix milliseconds of the last replacement.
     pub updated_at: i64,
+    /// The workspace it belongs to (`None`: the account's); a workspace's
+    /// preset is found before the account's by keys in the workspace.
+    pub workspace_id: Option<String>,
 }
 
 /// True for a valid preset slug: 1 to 64 of `a-z`, `0-9` and `-`.
@@ -44,6 +47,7 @@ fn preset_from_row(row: &sqlx::any::AnyRow) -> Result<Preset, StoreError> {
         version: row.try_get("version")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        workspace_id: None,
     })
 }
 
@@ -92,6 +96,68 @@ impl Store {
     pub async fn delete_preset(&self, account_id: &str, slug: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM presets WHERE account_id = $1 AND slug = $2")
             .bind(account_id)
+            .bind(slug)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Creates workspace `workspace_id`'s preset `slug` (of account
+    /// `account_id`), or replaces its config and bumps its version. The
+    /// caller checks the workspace is the account's.
+    pub async fn put_workspace_preset(
+        &self,
+        account_id: &str,
+        workspace_id: &str,
+        slug: &str,
+        config: &Value,
+    ) -> Result<(Preset, bool), StoreError> {
+        if !valid_preset_slug(slug) {
+            return Err(StoreError::Corrupt(format!("preset slug `{slug}` is not [a-z0-9-]{{1,64}}")));
+        }
+        let now = now_ms();
+        let sql = format!(
+            "INSERT INTO workspace_presets (workspace_id, {COLUMNS}) VALUES ($1, $2, $3, $4, 1, $5, $6) \
+             ON CONFLICT (workspace_id, slug) DO UPDATE SET config = excluded.config, \
+             version = workspace_presets.version + 1, updated_at = excluded.updated_at \
+             RETURNING {COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(workspace_id)
+            .bind(account_id)
+            .bind(slug)
+            .bind(config.to_string())
+            .bind(now)
+            .bind(now)
+            .fetch_one(self.pool())
+            .await?;
+        let preset = Preset { workspace_id: Some(workspace_id.to_owned()), ..preset_from_row(&row)? };
+        let created = preset.version == 1;
+        Ok((preset, created))
+    }
+
+    /// Workspace `workspace_id`'s preset `slug`, if any.
+    pub async fn workspace_preset(&self, workspace_id: &str, slug: &str) -> Result<Option<Preset>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM workspace_presets WHERE workspace_id = $1 AND slug = $2");
+        let row = sqlx::query(&sql).bind(workspace_id).bind(slug).fetch_optional(self.pool()).await?;
+        let preset = row.as_ref().map(preset_from_row).transpose()?;
+        Ok(preset.map(|p| Preset { workspace_id: Some(workspace_id.to_owned()), ..p }))
+    }
+
+    /// Workspace `workspace_id`'s presets, by slug.
+    pub async fn workspace_presets(&self, workspace_id: &str) -> Result<Vec<Preset>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM workspace_presets WHERE workspace_id = $1 ORDER BY slug");
+        let rows = sqlx::query(&sql).bind(workspace_id).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| preset_from_row(r).map(|p| Preset { workspace_id: Some(workspace_id.to_owned()), ..p }))
+            .collect()
+    }
+
+    /// Deletes workspace `workspace_id`'s preset `slug`; false if there was
+    /// none.
+    pub async fn delete_workspace_preset(&self, workspace_id: &str, slug: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM workspace_presets WHERE workspace_id = $1 AND slug = $2")
+            .bind(workspace_id)
             .bind(slug)
             .execute(self.pool())
             .await?;

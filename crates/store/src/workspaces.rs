@@ -194,6 +194,9 @@ impl Store {
                 "workspace {id} still has {keys} API key(s): delete them or move them to another workspace first"
             )));
         }
+        if self.workspace(account_id, id).await?.is_some() {
+            self.forget_workspace_links(id).await?;
+        }
         let done = sqlx::query("DELETE FROM workspaces WHERE account_id = $1 AND id = $2")
             .bind(account_id)
             .bind(id)

@@ -18,6 +18,7 @@ fn new_key(provider: &str, key: &str, priority: ByokPriority) -> NewByok {
         label: Some("prod".into()),
         priority,
         always_use: false,
+        workspace_id: None,
     }
 }
 

@@ -45,6 +45,7 @@ fn full_spec() -> GuardrailSpec {
             RegexFilter { pattern: "forbidden".into(), action: FilterAction::Block, label: None },
         ],
         pii: Some(PiiRule { action: FilterAction::Block, types: vec![PiiKind::Email, PiiKind::Ssn] }),
+        workspace_id: None,
     }
 }
 

@@ -192,6 +192,7 @@ async fn key_limits(store: Store) {
         limit_reset: Some(Some(LimitReset::Monthly)),
         include_byok_in_limit: Some(false),
         workspace_id: None,
+        member_id: None,
     };
     assert!(store.update_key(&h, &patch).await.unwrap());
     let k = store.key_by_hash(&h).await.unwrap().unwrap();

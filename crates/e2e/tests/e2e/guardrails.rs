@@ -68,7 +68,6 @@ async fn management_keys_create_read_update_assign_and_delete_guardrails() {
                 "block_prompt_injection": true,
                 "regex_filters": [{"pattern": "sk-[a-z]+", "action": "redact", "label": "api_key"}],
                 "pii": {"action": "block", "types": ["email", "ssn", "email"]},
-                "workspace_id": "ignored",
             })),
         )
         .await;

@@ -21,6 +21,7 @@ mod matrix;
 mod native;
 mod oauth;
 mod openai_client;
+mod orgs;
 mod params;
 mod presets;
 mod responses;

@@ -117,6 +117,7 @@ async fn run(
     let prompt_bound = crate::spend::prompt_upper_bound(&req);
     // The account's own provider keys (BYOK) go around the shared attempts.
     let own_keys = state.byok.account(&state.store, &state.upstreams, &account).await?;
+    let own_keys = own_keys.for_workspace(draft.caller.key.workspace_id.as_deref());
     let steps = own_keys.steps(&routed.route.attempts, &state.catalog);
     let worst = crate::byok::worst_case(&steps, &state.catalog, prompt_bound, max_out);
     let key_worst = if draft.caller.key.include_byok_in_limit {

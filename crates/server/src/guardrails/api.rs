@@ -14,9 +14,17 @@
 //! (`null`: any), `enforce_zdr`, `block_prompt_injection`, `regex_filters`
 //! (`[{pattern, action: block|redact, label?}]`), `pii`
 //! (`{action: block|redact, types: [email|phone|credit_card|ssn|ip]}` or
-//! `null`), `key_hashes`, `created_at`, `updated_at`, `workspace_id`
-//! (always `null`). Unknown fields are refused, so that a misspelt rule is
-//! not silently absent; `workspace_id` is accepted and ignored.
+//! `null`), `key_hashes`, `member_ids`, `created_at`, `updated_at`,
+//! `workspace_id`. Unknown fields are refused, so that a misspelt rule is
+//! not silently absent.
+//!
+//! Organizations (see [`crate::members`]): only admins manage guardrails.
+//! `POST /guardrails/{id}/members` `{"member_ids": [...]}` assigns a
+//! guardrail to members (it then applies to all of their keys, its budget
+//! counting the spend of all of them); `DELETE /guardrails/{id}/members/{mid}`
+//! removes one. `workspace_id` (on create or PATCH; `null` clears) makes it
+//! its workspace's guardrail, applying to every key in the workspace; a
+//! workspace has at most one.
 
 use std::sync::Arc;
 
@@ -50,6 +58,8 @@ const MAX_PATTERN: usize = 1000;
 const MAX_LABEL: usize = 40;
 /// Most keys assigned in one request.
 const MAX_ASSIGN: usize = 500;
+/// What an admin is needed for.
+const WHAT: &str = "read or manage guardrails";
 
 /// `POST /guardrails` body.
 #[derive(Deserialize)]
@@ -65,8 +75,7 @@ struct CreateBody {
     block_prompt_injection: Option<bool>,
     regex_filters: Option<Vec<RegexFilter>>,
     pii: Option<PiiRule>,
-    #[serde(rename = "workspace_id")]
-    _workspace_id: Option<Value>,
+    workspace_id: Option<String>,
 }
 
 /// `PATCH /guardrails/{id}` body: absent fields stay as they are; `null`
@@ -91,8 +100,15 @@ struct PatchBody {
     regex_filters: Option<Option<Vec<RegexFilter>>>,
     #[serde(default, deserialize_with = "present")]
     pii: Option<Option<PiiRule>>,
-    #[serde(rename = "workspace_id")]
-    _workspace_id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    workspace_id: Option<Option<String>>,
+}
+
+/// `POST /guardrails/{id}/members` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignMembersBody {
+    member_ids: Vec<String>,
 }
 
 /// `POST /guardrails/{id}/keys` body.
@@ -107,7 +123,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
     T::deserialize(d).map(Some)
 }
 
-fn view(g: &Guardrail, keys: &[String]) -> Value {
+fn view(g: &Guardrail, keys: &[String], members: &[String]) -> Value {
     let s = &g.spec;
     json!({
         "id": g.id,
@@ -122,9 +138,10 @@ fn view(g: &Guardrail, keys: &[String]) -> Value {
         "regex_filters": s.regex_filters,
         "pii": s.pii,
         "key_hashes": keys,
+        "member_ids": members,
         "created_at": chrono_like_iso(g.created_at),
         "updated_at": chrono_like_iso(g.updated_at),
-        "workspace_id": Value::Null,
+        "workspace_id": s.workspace_id,
     })
 }
 
@@ -137,19 +154,49 @@ async fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<Guardrail,
     state.store.guardrail(&caller.key.account_id, id).await?.ok_or_else(|| not_found(id))
 }
 
-/// `{data: guardrail}` with its keys read now.
+/// `{data: guardrail}` with its keys and members read now.
 async fn one(state: &AppState, g: &Guardrail) -> Result<Value, GatewayError> {
     let mut keys = state.store.guardrail_assignments(&g.account_id).await?;
-    Ok(json!({ "data": view(g, &keys.remove(&g.id).unwrap_or_default()) }))
+    let mut members = state.store.guardrail_member_assignments(&g.account_id).await?;
+    let (keys, members) = (keys.remove(&g.id).unwrap_or_default(), members.remove(&g.id).unwrap_or_default());
+    Ok(json!({ "data": view(g, &keys, &members) }))
+}
+
+/// The workspace a guardrail is to be the guardrail of: one of the
+/// account's (404 otherwise) without another guardrail (400 otherwise).
+async fn workspace_of(
+    state: &AppState,
+    caller: &Caller,
+    guardrail: Option<&str>,
+    id: Option<&str>,
+) -> Result<Option<String>, GatewayError> {
+    let Some(id) = id.filter(|id| !id.is_empty()) else { return Ok(None) };
+    let ws = crate::workspaces::owned(state, caller, id).await?;
+    let taken = state
+        .store
+        .guardrails(&caller.key.account_id)
+        .await?
+        .into_iter()
+        .find(|g| g.spec.workspace_id.as_deref() == Some(ws.id.as_str()) && Some(g.id.as_str()) != guardrail);
+    if let Some(other) = taken {
+        return Err(GatewayError::BadRequest(format!(
+            "Workspace {} already has guardrail {} (`{}`): a workspace has one guardrail; clear its `workspace_id` \
+             first",
+            ws.id, other.id, other.spec.name
+        )));
+    }
+    Ok(Some(ws.id))
 }
 
 /// `GET /api/v1/guardrails`: the account's guardrails, oldest first.
 pub async fn list(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, "read or manage guardrails").await?;
+    let caller = crate::members::admin(&state, &headers, WHAT).await?;
     let account = &caller.key.account_id;
     let rails = state.store.guardrails(account).await?;
     let keys = state.store.guardrail_assignments(account).await?;
-    let data: Vec<Value> = rails.iter().map(|g| view(g, keys.get(&g.id).map_or(&[], Vec::as_slice))).collect();
+    let members = state.store.guardrail_member_assignments(account).await?;
+    let of = |m: &std::collections::HashMap<String, Vec<String>>, id: &str| m.get(id).cloned().unwrap_or_default();
+    let data: Vec<Value> = rails.iter().map(|g| view(g, &of(&keys, &g.id), &of(&members, &g.id))).collect();
     Ok(Json(json!({ "data": data })).into_response())
 }
 
@@ -159,7 +206,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, "read or manage guardrails").await?;
+    let caller = crate::members::admin(&state, &headers, WHAT).await?;
     let bytes = crate::body::read_limited(&headers, body, state.max_body_bytes).await?;
     let b: CreateBody = crate::body::parse_json(&bytes)?;
     let spec = GuardrailSpec {
@@ -173,10 +220,12 @@ pub async fn create(
         block_prompt_injection: b.block_prompt_injection.unwrap_or(false),
         regex_filters: b.regex_filters.unwrap_or_default(),
         pii: b.pii,
+        workspace_id: workspace_of(&state, &caller, None, b.workspace_id.as_deref()).await?,
     };
     let spec = validate(spec)?;
     let g = state.store.create_guardrail(&caller.key.account_id, &spec).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "data": view(&g, &[]) }))).into_response())
+    state.guardrails.invalidate();
+    Ok((StatusCode::CREATED, Json(json!({ "data": view(&g, &[], &[]) }))).into_response())
 }
 
 /// `GET /api/v1/guardrails/{id}`.
@@ -185,7 +234,7 @@ pub async fn get_one(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, "read or manage guardrails").await?;
+    let caller = crate::members::admin(&state, &headers, WHAT).await?;
     let g = owned(&state, &caller, &id).await?;
     Ok(Json(one(&state, &g).await?).into_response())
 }
@@ -197,7 +246,7 @@ pub async fn update(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, "read or manage guardrails").await?;
+    let caller = crate::members::admin(&state, &headers, WHAT).await?;
     let bytes = crate::body::read_limited(&headers, body, state.max_body_bytes).await?;
     let b: PatchBody = crate::body::parse_json(&bytes)?;
     let mut spec = owned(&state, &caller, &id).await?.spec;
@@ -231,6 +280,9 @@ pub async fn update(
     if let Some(p) = b.pii {
         spec.pii = p;
     }
+    if let Some(w) = b.workspace_id {
+        spec.workspace_id = workspace_of(&state, &caller, Some(&id), w.as_deref()).await?;
+    }
     let spec = validate(spec)?;
     let g = state.store.update_guardrail(&caller.key.account_id, &id, &spec).await?.ok_or_else(|| not_found(&id))?;
     state.guardrails.invalidate();
@@ -243,7 +295,7 @@ pub async fn delete(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, "read or manage guardrails").await?;
+    let caller = crate::members::admin(&state, &headers, WHAT).await?;
     if !state.store.delete_guardrail(&caller.key.account_id, &id).await? {
         return Err(not_found(&id));
     }
@@ -259,7 +311,7 @@ pub async fn assign(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, "read or manage guardrails").await?;
+    let caller = crate::members::admin(&state, &headers, WHAT).await?;
     let bytes = crate::body::read_limited(&headers, body, state.max_body_bytes).await?;
     let b: AssignBody = crate::body::parse_json(&bytes)?;
     if b.key_hashes.is_empty() || b.key_hashes.len() > MAX_ASSIGN {
@@ -285,10 +337,50 @@ pub async fn unassign(
     headers: HeaderMap,
     Path((id, hash)): Path<(String, String)>,
 ) -> Result<Response, GatewayError> {
-    let caller = state.auth.manager(&headers, "read or manage guardrails").await?;
+    let caller = crate::members::admin(&state, &headers, WHAT).await?;
     let g = owned(&state, &caller, &id).await?;
     if !state.store.unassign_guardrail_key(&g.id, &hash).await? {
         return Err(GatewayError::NotFound(format!("Key {hash} is not assigned to guardrail {id}")));
+    }
+    state.guardrails.invalidate();
+    Ok(Json(json!({ "deleted": true })).into_response())
+}
+
+/// `POST /api/v1/guardrails/{id}/members`: assigns the guardrail to
+/// members of the account (all or none: an unknown member is a 404).
+pub async fn assign_members(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Response, GatewayError> {
+    let caller = crate::members::admin(&state, &headers, WHAT).await?;
+    let bytes = crate::body::read_limited(&headers, body, state.max_body_bytes).await?;
+    let b: AssignMembersBody = crate::body::parse_json(&bytes)?;
+    if b.member_ids.is_empty() || b.member_ids.len() > MAX_ASSIGN {
+        return Err(GatewayError::BadRequest(format!("`member_ids` must hold 1 to {MAX_ASSIGN} member ids")));
+    }
+    let g = owned(&state, &caller, &id).await?;
+    for member in &b.member_ids {
+        crate::members::owned(&state, &caller, member).await?;
+    }
+    let assigned = state.store.assign_guardrail_members(&g.id, &b.member_ids).await?;
+    state.guardrails.invalidate();
+    let mut out = one(&state, &g).await?;
+    out["assigned_count"] = json!(assigned);
+    Ok(Json(out).into_response())
+}
+
+/// `DELETE /api/v1/guardrails/{id}/members/{member_id}`.
+pub async fn unassign_member(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path((id, member)): Path<(String, String)>,
+) -> Result<Response, GatewayError> {
+    let caller = crate::members::admin(&state, &headers, WHAT).await?;
+    let g = owned(&state, &caller, &id).await?;
+    if !state.store.unassign_guardrail_member(&g.id, &member).await? {
+        return Err(GatewayError::NotFound(format!("Member {member} is not assigned to guardrail {id}")));
     }
     state.guardrails.invalidate();
     Ok(Json(json!({ "deleted": true })).into_response())
