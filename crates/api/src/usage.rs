@@ -87,4 +87,7 @@ pub struct CostDetails {
     pub upstream_inference_prompt_cost: f64,
     /// Completion share of the cost, USD.
     pub upstream_inference_completions_cost: f64,
+    /// Web search share of the cost (the web plugin), USD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_search_cost: Option<f64>,
 }

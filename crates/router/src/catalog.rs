@@ -56,6 +56,10 @@ pub struct ModelSpec {
     pub endpoints: Vec<EndpointSpec>,
 }
 
+fn zero_price(p: &UnitPrice) -> bool {
+    p.is_zero()
+}
+
 fn default_context() -> u64 {
     8192
 }
@@ -91,6 +95,9 @@ pub struct EndpointSpec {
     /// USD per reasoning token when priced apart from completion.
     #[serde(default)]
     pub internal_reasoning: UnitPrice,
+    /// USD per native web search the provider runs (the web plugin).
+    #[serde(default, skip_serializing_if = "zero_price")]
+    pub web_search: UnitPrice,
     /// USD per cached prompt token read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_cache_read: Option<UnitPrice>,
@@ -137,7 +144,7 @@ impl EndpointSpec {
             completion: self.completion,
             request: self.request,
             image: self.image,
-            web_search: UnitPrice::ZERO,
+            web_search: self.web_search,
             internal_reasoning: self.internal_reasoning,
             input_cache_read: self.input_cache_read,
             input_cache_write: self.input_cache_write,

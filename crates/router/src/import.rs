@@ -119,6 +119,7 @@ pub fn from_openrouter_dump(json: &str, provider: &str) -> Result<Imported, Impo
             request: price("request")?.unwrap_or_default(),
             image: price("image")?.unwrap_or_default(),
             internal_reasoning: price("internal_reasoning")?.unwrap_or_default(),
+            web_search: price("web_search")?.unwrap_or_default(),
             input_cache_read: price("input_cache_read")?,
             input_cache_write: price("input_cache_write")?,
             context_length: m.top_provider.context_length,

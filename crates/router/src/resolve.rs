@@ -40,8 +40,8 @@ impl Resolved {
 /// 3. a virtual suffix on 1 or 2: `:nitro` sorts by throughput and admits
 ///    `priority` endpoints; `:floor` sorts by price and admits `flex`
 ///    endpoints; `:exacto` sorts by quality (success rate over 30 minutes,
-///    then throughput, see [`mod@crate::route`]); `:online` (the web plugin) is
-///    refused as unsupported.
+///    then throughput, see [`mod@crate::route`]); `:online` is the base
+///    model, with the web plugin on (the server checks [`is_online`]).
 ///
 /// Anything else is [`RouteError::UnknownModel`] (400 `model_not_found`).
 /// Router slugs are not models: check [`router_slug`] first.
@@ -62,9 +62,16 @@ pub fn resolve(catalog: &Catalog, slug: &str) -> Result<Resolved, RouteError> {
         "nitro" => Ok(Resolved { model, sort: Some(Sort::Throughput), admit_tier: Some("priority") }),
         "floor" => Ok(Resolved { model, sort: Some(Sort::Price), admit_tier: Some("flex") }),
         "exacto" => Ok(Resolved { model, sort: Some(Sort::Exacto), admit_tier: None }),
-        "online" => Err(RouteError::Unsupported("the web plugin (`:online`) is not available yet".to_owned())),
+        "online" => Ok(Resolved::model(model)),
         _ => Err(unknown()),
     }
+}
+
+/// True when `slug` is a model's `:online` variant (reference §7.3: the
+/// deprecated spelling of `plugins: [{"id": "web"}]`), unless the catalog
+/// has a model of that very id.
+pub fn is_online(catalog: &Catalog, slug: &str) -> bool {
+    slug.strip_suffix(":online").is_some_and(|head| base(catalog, head).is_some()) && base(catalog, slug).is_none()
 }
 
 /// An exact id or a `~author/family-latest` alias.
@@ -370,10 +377,10 @@ model = "mini"
             Resolved { model: mini, sort: Some(Sort::Price), admit_tier: Some("flex") }
         );
         assert_eq!(resolve(&c, "acme/mini:exacto").unwrap().sort, Some(Sort::Exacto));
-        assert_eq!(
-            resolve(&c, "acme/mini:online").unwrap_err().to_string(),
-            "the web plugin (`:online`) is not available yet"
-        );
+        assert_eq!(resolve(&c, "acme/mini:online").unwrap(), Resolved::model(mini));
+        assert!(is_online(&c, "acme/mini:online"));
+        assert!(!is_online(&c, "acme/mini"));
+        assert!(!is_online(&c, "acme/nope:online"));
         assert_eq!(resolve(&c, "acme/mini:beta").unwrap_err(), RouteError::UnknownModel("acme/mini:beta".into()));
         assert_eq!(
             resolve(&c, "acme/sonnet-3:free").unwrap_err().to_string(),

@@ -55,6 +55,9 @@ pub struct Config {
     /// Models and endpoints beyond (or extending) the built-in catalog.
     #[serde(default)]
     pub models: Vec<ModelSpec>,
+    /// `[search]`: the web plugin's external search engines.
+    #[serde(default)]
+    pub search: crate::plugins::web::SearchSettings,
 }
 
 fn default_listen() -> SocketAddr {
@@ -125,6 +128,7 @@ impl Default for Config {
             builtin_catalog: true,
             providers: Vec::new(),
             models: Vec::new(),
+            search: crate::plugins::web::SearchSettings::default(),
         }
     }
 }

@@ -187,6 +187,7 @@ pub async fn start(
         guardrails: guardrails::GuardrailCache::default(),
         byok: byok::ByokBook::new(master_key),
         workspaces: workspaces::WorkspaceBook::default(),
+        search: plugins::web::Engines::new(&config.search, env, client.clone()),
     });
 
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -106,6 +106,7 @@ pub async fn generation(
     let created = chrono_like_iso(g.created_at);
     // Served with the account's own key: the draft recorded the list cost.
     let byok = g.routing.as_ref().and_then(|r| r.get("byok"));
+    let web = g.routing.as_ref().and_then(|r| r.get("web_search"));
     let data = Generation {
         id: g.id,
         upstream_id: g.upstream_id,
@@ -129,7 +130,8 @@ pub async fn generation(
         num_media_prompt: Some(0),
         num_input_audio_prompt: Some(0),
         num_media_completion: Some(0),
-        num_search_results: Some(0),
+        num_search_results: Some(web.and_then(|w| w["results"].as_i64()).unwrap_or(0)),
+        web_search_engine: web.and_then(|w| w["engine"].as_str()).map(str::to_owned),
         num_fetches: Some(0),
         usage_estimated: g.usage_estimated,
         total_cost: g.cost.as_usd_f64(),

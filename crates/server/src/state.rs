@@ -44,4 +44,6 @@ pub struct AppState {
     pub byok: crate::byok::ByokBook,
     /// Workspaces' routing defaults, cached briefly.
     pub workspaces: crate::workspaces::WorkspaceBook,
+    /// The web plugin's external search engines.
+    pub search: crate::plugins::web::Engines,
 }

@@ -58,6 +58,11 @@ pub(crate) struct FinishWords {
     pub content_filter: Option<&'static str>,
 }
 
+/// The source simulated native web searches cite.
+pub(crate) const SEARCH_RESULT_URL: &str = "https://sim.example/search-result";
+/// Its title.
+pub(crate) const SEARCH_RESULT_TITLE: &str = "Simulated search result";
+
 pub(crate) struct Answer {
     /// The scenario in force.
     pub(crate) sc: Scenario,

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 mod wire;
 
-use wire::{Block, Delta, Event, Message, MessageDelta, OutputUsage, Usage};
+use wire::{Block, Delta, Event, Message, MessageDelta, OutputUsage, ServerToolUse, Usage};
 
 use crate::answer::{
     Answer, FinishWords, Piece, TOOL_ARGS, abort_after_flush, bytes_response, scenario_for, text_chars, truncated_json,
@@ -31,7 +31,21 @@ const IN_BAND_ERROR: &str =
 pub(crate) struct MessagesRequest {
     model: String,
     stream: bool,
+    /// The `web_search` server tool is offered: the answer searches once
+    /// and cites the (simulated) result.
+    web_search: bool,
     answer: Answer,
+}
+
+/// Anthropic server tools are typed `web_search_YYYYMMDD`.
+fn is_web_search(tool: &Value) -> bool {
+    tool["type"].as_str().is_some_and(|t| t.starts_with("web_search_"))
+}
+
+/// The citation of the simulated search result.
+fn citation() -> Value {
+    serde_json::json!({"type": "web_search_result_location", "url": crate::answer::SEARCH_RESULT_URL,
+        "title": crate::answer::SEARCH_RESULT_TITLE, "encrypted_index": "c2lt", "cited_text": "Simulated cited text."})
 }
 
 impl MessagesRequest {
@@ -43,13 +57,15 @@ impl MessagesRequest {
         let model = body["model"].as_str().unwrap_or_default().to_owned();
         let scenario = scenario_for(headers, &model);
         let tools = body["tools"].as_array().map_or(&[][..], Vec::as_slice);
-        let tool_names = tools.iter().filter_map(|t| t["name"].as_str().map(str::to_owned)).collect();
+        let tool_names =
+            tools.iter().filter(|t| !is_web_search(t)).filter_map(|t| t["name"].as_str().map(str::to_owned)).collect();
         let messages = body["messages"].as_array().map_or(&[][..], Vec::as_slice);
         let message_chars: usize = messages.iter().map(|m| text_chars(&m["content"])).sum();
         let prompt_chars = text_chars(&body["system"]) + message_chars;
         MessagesRequest {
             model,
             stream: body["stream"].as_bool().unwrap_or(false),
+            web_search: tools.iter().any(is_web_search),
             answer: Answer::new(scenario, tool_names, prompt_chars),
         }
     }
@@ -89,7 +105,13 @@ impl Plan {
             output_tokens,
             cache_creation_input_tokens: 0,
             cache_read_input_tokens: cached,
+            server_tool_use: self.searches(),
         }
+    }
+
+    /// One search when the web search tool was offered.
+    fn searches(&self) -> Option<ServerToolUse> {
+        self.req.web_search.then_some(ServerToolUse { web_search_requests: 1 })
     }
 
     fn message<'a>(&'a self, content: &'a [Block<'a>], stop_reason: Option<&'a str>, output: u64) -> Message<'a> {
@@ -162,8 +184,17 @@ fn message_json(plan: &Plan) -> Vec<u8> {
     if let Some(thinking) = &reasoning {
         blocks.push(Block::Thinking { thinking, signature: &plan.signature });
     }
+    let search_id = "srvtoolu_sim_0";
+    if plan.req.web_search {
+        let input = serde_json::json!({"query": "simulated query"});
+        blocks.push(Block::ServerToolUse { id: search_id, name: "web_search", input });
+        let content = serde_json::json!([{"type": "web_search_result", "url": crate::answer::SEARCH_RESULT_URL,
+            "title": crate::answer::SEARCH_RESULT_TITLE, "encrypted_content": "c2lt", "page_age": "1 day ago"}]);
+        blocks.push(Block::WebSearchToolResult { tool_use_id: search_id, content });
+    }
     if let Some(text) = content.as_deref().filter(|t| !t.is_empty()) {
-        blocks.push(Block::Text { text });
+        let citations = plan.req.web_search.then(|| Value::Array(vec![citation()]));
+        blocks.push(Block::Text { text, citations });
     }
     for k in 0..a.sc.tool_calls as usize {
         blocks.push(Block::ToolUse { id: tool_id(k), name: a.tool_name(k), input: &plan.tool_input });
@@ -253,7 +284,8 @@ async fn next_event(st: &mut StreamState) -> Option<Result<Bytes, std::io::Error
                 close_block(st);
                 let plan = &st.plan;
                 let delta = MessageDelta { stop_reason: plan.stop_reason(), stop_sequence: None };
-                let usage = OutputUsage { output_tokens: plan.a().completion_tokens() };
+                let usage =
+                    OutputUsage { output_tokens: plan.a().completion_tokens(), server_tool_use: plan.searches() };
                 st.pending.push_back(sse(&Event::MessageDelta { delta, usage }));
                 st.pending.push_back(sse(&Event::MessageStop));
                 st.phase = Phase::End;
@@ -288,9 +320,13 @@ fn push_piece(st: &mut StreamState) {
             Piece::ToolHead(k) | Piece::ToolArgs(k, _) => {
                 Block::ToolUse { id: tool_id(k), name: a.tool_name(k), input: &plan.empty_input }
             }
-            Piece::Text(_) | Piece::Json(_) => Block::Text { text: "" },
+            Piece::Text(_) | Piece::Json(_) => Block::Text { text: "", citations: None },
         };
+        let cites = plan.req.web_search && matches!(piece, Piece::Text(_));
         events.push(sse(&Event::ContentBlockStart { index, content_block }));
+        if cites {
+            events.push(sse(&Event::ContentBlockDelta { index, delta: Delta::Citations { citation: citation() } }));
+        }
     }
     let delta = match &piece {
         Piece::Reasoning(word) => Delta::Thinking { thinking: word },

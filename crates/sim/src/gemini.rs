@@ -51,6 +51,9 @@ enum Method {
 pub(crate) struct GenerateRequest {
     model: String,
     method: Method,
+    /// A `google_search` tool was offered: the answer is grounded on a
+    /// (simulated) search result.
+    web_search: bool,
     answer: Answer,
 }
 
@@ -80,7 +83,8 @@ impl GenerateRequest {
         let contents = body["contents"].as_array().map_or(&[][..], Vec::as_slice);
         let content_chars: usize = contents.iter().map(|c| text_chars(&c["parts"])).sum();
         let prompt_chars = text_chars(system) + text_chars(&system["parts"]) + content_chars;
-        GenerateRequest { model, method, answer: Answer::new(scenario, tool_names, prompt_chars) }
+        let web_search = tools.iter().any(|t| !either(t, "googleSearch", "google_search").is_null());
+        GenerateRequest { model, method, web_search, answer: Answer::new(scenario, tool_names, prompt_chars) }
     }
 }
 
@@ -142,7 +146,19 @@ impl Plan {
     }
 
     fn response<'a>(&'a self, parts: &'a [Part<'a>], finish: Option<&'a str>, usage: UsageMetadata) -> Vec<u8> {
-        let candidate = Candidate { content: Content { role: "model", parts }, finish_reason: finish, index: 0 };
+        // Grounding comes with the last chunk, over the whole answer (byte offsets).
+        let grounding_metadata = (self.req.web_search && finish.is_some()).then(|| {
+            let end = self.a().content().map_or(0, |c| c.len());
+            serde_json::json!({
+                "webSearchQueries": ["simulated query"],
+                "groundingChunks": [{"web": {"uri": crate::answer::SEARCH_RESULT_URL,
+                    "title": crate::answer::SEARCH_RESULT_TITLE}}],
+                "groundingSupports": [{"segment": {"startIndex": 0, "endIndex": end, "text": "Simulated cited text."},
+                    "groundingChunkIndices": [0]}],
+            })
+        });
+        let content = Content { role: "model", parts };
+        let candidate = Candidate { content, finish_reason: finish, index: 0, grounding_metadata };
         let response = GenerateResponse {
             candidates: [candidate],
             usage_metadata: usage,

@@ -36,6 +36,8 @@ pub(crate) struct ChatRequest {
     include_usage: bool,
     /// The bearer token starts with [`BAD_KEY_PREFIX`]: answered with a 401.
     bad_key: bool,
+    /// `web_search_options` was set: the answer cites a (simulated) source.
+    web_search: bool,
     answer: Answer,
 }
 
@@ -62,6 +64,7 @@ impl ChatRequest {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .is_some_and(|t| t.starts_with(BAD_KEY_PREFIX)),
+            web_search: body.get("web_search_options").is_some_and(|o| !o.is_null()),
             answer: Answer::new(scenario, tool_names, prompt_chars),
         }
     }
@@ -77,6 +80,17 @@ struct Plan {
 impl Plan {
     fn a(&self) -> &Answer {
         &self.req.answer
+    }
+
+    /// OpenAI's `url_citation` annotations over the whole answer text, for
+    /// a request with `web_search_options`.
+    fn annotations(&self) -> Option<Value> {
+        let len = self.a().content().map_or(0, |c| c.chars().count());
+        self.req.web_search.then(|| {
+            serde_json::json!([{"type": "url_citation", "url_citation": {
+                "url": crate::answer::SEARCH_RESULT_URL, "title": crate::answer::SEARCH_RESULT_TITLE,
+                "start_index": 0, "end_index": len}}])
+        })
     }
 
     fn finish_reason(&self) -> &str {
@@ -176,8 +190,14 @@ fn completion_json(plan: &Plan) -> Vec<u8> {
         };
         (0..a.sc.tool_calls as usize).map(call).collect()
     });
-    let message =
-        Message { role: "assistant", content: a.content(), refusal: None, tool_calls, reasoning: a.reasoning() };
+    let message = Message {
+        role: "assistant",
+        content: a.content(),
+        refusal: None,
+        tool_calls,
+        reasoning: a.reasoning(),
+        annotations: plan.annotations(),
+    };
     let completion = Completion {
         id: &plan.id,
         object: "chat.completion",
@@ -195,6 +215,7 @@ fn completion_json(plan: &Plan) -> Vec<u8> {
 enum Step {
     Role,
     Piece(usize),
+    Finish,
     Usage,
     Done,
     End,
@@ -245,7 +266,11 @@ async fn next_event(st: &mut StreamState) -> Option<Result<Bytes, std::io::Error
             }
             (piece_event(plan, plan.a().piece(i)), Step::Piece(i + 1))
         }
-        Step::Piece(_) => {
+        Step::Piece(_) if plan.req.web_search => {
+            let delta = Delta { annotations: plan.annotations(), ..Delta::default() };
+            (chunk_event(plan, delta, None), Step::Finish)
+        }
+        Step::Piece(_) | Step::Finish => {
             let next = if plan.req.include_usage { Step::Usage } else { Step::Done };
             (chunk_event(plan, Delta::default(), Some(plan.finish_reason())), next)
         }

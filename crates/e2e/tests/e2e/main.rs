@@ -29,4 +29,5 @@ mod routing;
 mod spend;
 mod streaming;
 mod vertex;
+mod web;
 mod workspaces;

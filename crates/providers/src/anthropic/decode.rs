@@ -2,8 +2,9 @@
 //!
 //! `finish_reason` carries Anthropic's raw `stop_reason` (`end_turn`,
 //! `tool_use`...): the server normalises it and keeps the raw value as
-//! `native_finish_reason`. Server-tool blocks and text citations are not
-//! mapped (the gateway does not offer Anthropic's server tools).
+//! `native_finish_reason`. Web search citations on text become
+//! `url_citation` annotations (the web plugin's native search); other
+//! server-tool blocks are not mapped.
 
 use serde_json::{Value, json};
 use switchyard_api::response::ResponseMessage;
@@ -30,11 +31,16 @@ pub fn decode(body: &[u8], opts: &DecodeOptions) -> Result<ChatResponse, Provide
     let mut reasoning = Vec::new();
     let mut details = Vec::new();
     let mut calls = Vec::new();
+    let mut annotations = Vec::new();
     for block in msg.content {
         match block {
-            ContentBlock::Text { text: t } => {
+            ContentBlock::Text { text: t, citations } => {
                 has_text = true;
+                let start = text.chars().count();
                 text.push_str(&t);
+                let end = start + t.chars().count();
+                let cited = citations.iter().flatten().filter_map(|c| super::web_search::annotation(c, start, end));
+                annotations.extend(cited);
             }
             ContentBlock::ToolUse { name, input, .. } if opts.json_tool && name == JSON_TOOL => {
                 has_text = true;
@@ -59,7 +65,7 @@ pub fn decode(body: &[u8], opts: &DecodeOptions) -> Result<ChatResponse, Provide
         }
     }
     let has_calls = !calls.is_empty();
-    let message = ResponseMessage {
+    let mut message = ResponseMessage {
         // OpenAI's shape: null content on a pure tool-call turn.
         content: (has_text || !has_calls).then_some(text),
         reasoning: (!reasoning.is_empty()).then(|| reasoning.join("\n")),
@@ -67,6 +73,9 @@ pub fn decode(body: &[u8], opts: &DecodeOptions) -> Result<ChatResponse, Provide
         tool_calls: has_calls.then_some(Value::Array(calls)),
         ..ResponseMessage::default()
     };
+    if !annotations.is_empty() {
+        message.extra.insert("annotations".into(), Value::Array(annotations));
+    }
     Ok(ChatResponse {
         id: msg.id,
         object: "chat.completion".into(),
@@ -90,6 +99,10 @@ pub fn usage(u: WireUsage) -> Usage {
     let written = u.cache_creation_input_tokens.unwrap_or(0);
     let prompt = u.input_tokens.unwrap_or(0) + read + written;
     let completion = u.output_tokens.unwrap_or(0);
+    let mut extra = switchyard_api::Extra::new();
+    if let Some(s) = u.server_tool_use {
+        extra.insert("server_tool_use".into(), json!({"web_search_requests": s.web_search_requests}));
+    }
     Usage {
         prompt_tokens: prompt,
         completion_tokens: completion,
@@ -99,6 +112,7 @@ pub fn usage(u: WireUsage) -> Usage {
             cache_write_tokens: Some(written),
             ..PromptTokensDetails::default()
         }),
+        extra,
         ..Usage::default()
     }
 }
@@ -212,6 +226,27 @@ mod tests {
         let r = dec(body, DecodeOptions { exclude_reasoning: true, json_tool: false });
         assert!(r.choices[0].message.reasoning.is_none() && r.choices[0].message.reasoning_details.is_none());
         assert_eq!(r.choices[0].message.content.as_deref(), Some("ok"));
+    }
+
+    #[test]
+    fn web_search_citations_become_annotations_and_searches_are_counted() {
+        let body = r#"{"id":"m","type":"message","model":"c","stop_reason":"end_turn",
+            "usage":{"input_tokens":5,"output_tokens":9,"server_tool_use":{"web_search_requests":2}},"content":[
+            {"type":"text","text":"Let me look. "},
+            {"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{"query":"q"}},
+            {"type":"web_search_tool_result","tool_use_id":"srvtoolu_1","content":[{"type":"web_search_result",
+              "url":"https://a.com/x","title":"A","encrypted_content":"e","page_age":"1 day"}]},
+            {"type":"text","text":"Né in 1916.","citations":[{"type":"web_search_result_location",
+              "url":"https://a.com/x","title":"A","encrypted_index":"i","cited_text":"born 1916"}]}]}"#;
+        let r = dec(body, DecodeOptions::default());
+        let m = &r.choices[0].message;
+        assert_eq!(m.content.as_deref(), Some("Let me look. Né in 1916."));
+        assert_eq!(
+            m.extra["annotations"],
+            json!([{"type": "url_citation", "url_citation": {"url": "https://a.com/x", "title": "A",
+                "content": "born 1916", "start_index": 13, "end_index": 24}}])
+        );
+        assert_eq!(r.usage.unwrap().extra["server_tool_use"], json!({"web_search_requests": 2}));
     }
 
     #[test]

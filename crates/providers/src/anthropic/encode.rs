@@ -36,7 +36,12 @@ pub(super) fn unsupported(msg: impl Into<String>) -> ProviderError {
 /// Encodes the body for `POST {base}/messages`.
 pub fn encode(req: &ChatRequest, upstream_model: &str) -> Result<Vec<u8>, ProviderError> {
     let body = build(req, upstream_model)?;
-    serde_json::to_vec(&body).map_err(|e| unsupported(format!("request cannot be encoded: {e}")))
+    let fail = |e: serde_json::Error| unsupported(format!("request cannot be encoded: {e}"));
+    // Native web search (the gateway's web plugin) adds a server tool.
+    let Some(tool) = super::web_search::server_tool(req) else { return serde_json::to_vec(&body).map_err(fail) };
+    let mut body = serde_json::to_value(&body).map_err(fail)?;
+    super::web_search::add_tool(&mut body, tool);
+    serde_json::to_vec(&body).map_err(fail)
 }
 
 /// Builds the body as a typed value (what [`encode`] serialises).

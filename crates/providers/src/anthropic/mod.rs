@@ -15,6 +15,7 @@ pub mod decode;
 pub mod encode;
 pub mod errors;
 pub mod stream;
+pub mod web_search;
 pub mod wire;
 
 use std::borrow::Cow;

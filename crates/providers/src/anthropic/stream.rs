@@ -46,6 +46,10 @@ pub struct StreamState {
     blocks: Vec<(u32, BlockKind)>,
     tools: u32,
     reasoning_blocks: u32,
+    /// Characters of answer text so far, to place citations.
+    text_chars: usize,
+    /// Where the open text block began, and its web citations so far.
+    cited: (usize, Vec<Value>),
 }
 
 impl StreamState {
@@ -60,6 +64,8 @@ impl StreamState {
             blocks: Vec::new(),
             tools: 0,
             reasoning_blocks: 0,
+            text_chars: 0,
+            cited: (0, Vec::new()),
         }
     }
 
@@ -90,15 +96,18 @@ impl StreamState {
             }
             Wire::MessageStop => out.push_back(StreamEvent::Done),
             Wire::Error => return Err(from_error_body(200, None, serde_json::from_str(data).ok())),
-            Wire::ContentBlockStop { .. } | Wire::Ping | Wire::Unknown => {}
+            Wire::ContentBlockStop { .. } => self.flush_citations(out),
+            Wire::Ping | Wire::Unknown => {}
         }
         Ok(())
     }
 
     fn block_start(&mut self, index: u32, block: ContentBlock, out: &mut VecDeque<StreamEvent>) {
         let kind = match block {
-            ContentBlock::Text { text } => {
+            ContentBlock::Text { text, citations } => {
+                self.cited = (self.text_chars, citations.unwrap_or_default());
                 if !text.is_empty() {
+                    self.text_chars += text.chars().count();
                     out.push_back(self.text(text));
                 }
                 BlockKind::Text
@@ -140,7 +149,11 @@ impl StreamState {
     fn block_delta(&mut self, index: u32, delta: BlockDelta, out: &mut VecDeque<StreamEvent>) {
         let kind = self.blocks.iter().rev().find(|(i, _)| *i == index).map(|(_, k)| *k);
         match (delta, kind) {
-            (BlockDelta::TextDelta { text }, _) if !text.is_empty() => out.push_back(self.text(text)),
+            (BlockDelta::TextDelta { text }, _) if !text.is_empty() => {
+                self.text_chars += text.chars().count();
+                out.push_back(self.text(text));
+            }
+            (BlockDelta::CitationsDelta { citation }, Some(BlockKind::Text)) => self.cited.1.push(citation),
             // The first fragment is often empty; it carries nothing.
             (BlockDelta::InputJsonDelta { partial_json }, Some(BlockKind::Tool(i))) if !partial_json.is_empty() => {
                 let calls = json!([{"index": i, "function": {"arguments": partial_json}}]);
@@ -154,6 +167,19 @@ impl StreamState {
                 self.signature(k, signature, out)
             }
             _ => {}
+        }
+    }
+
+    /// A closed text block's web citations as an `annotations` delta
+    /// spanning the block's text.
+    fn flush_citations(&mut self, out: &mut VecDeque<StreamEvent>) {
+        let (start, citations) = std::mem::take(&mut self.cited);
+        let end = self.text_chars;
+        let list: Vec<Value> = citations.iter().filter_map(|c| super::web_search::annotation(c, start, end)).collect();
+        if !list.is_empty() {
+            let mut delta = Delta::default();
+            delta.extra.insert("annotations".into(), Value::Array(list));
+            out.push_back(self.chunk(delta, None, None));
         }
     }
 

@@ -217,3 +217,29 @@ fn json_tool_streams_as_text_and_second_tool_gets_index_one() {
     assert_eq!(calls[2][0]["index"], 1);
     assert_eq!(finish(&cs), ["tool_use"]);
 }
+
+#[test]
+fn web_search_citations_stream_as_annotations_after_the_cited_block() {
+    let sse = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"c\",\"content\":[],\"usage\":{\"input_tokens\":3}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"server_tool_use\",\"id\":\"s\",\"name\":\"web_search\",\"input\":{}}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"citations_delta\",\"citation\":{\"type\":\"web_search_result_location\",\"url\":\"https://a.com\",\"title\":\"A\",\"cited_text\":\"c\"}}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"Paris\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":4,\"server_tool_use\":{\"web_search_requests\":1}}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    );
+    let evs = run(sse.as_bytes(), DecodeOptions::default()).unwrap();
+    let cs = chunks(&evs);
+    assert_eq!(text(&cs), "Paris");
+    let cited: Vec<_> = cs.iter().filter_map(|c| c.choices[0].delta.extra.get("annotations")).collect();
+    assert_eq!(
+        cited,
+        [&json!([{"type": "url_citation", "url_citation": {"url": "https://a.com", "title": "A", "content": "c",
+            "start_index": 0, "end_index": 5}}])]
+    );
+    let usage = cs.last().unwrap().usage.as_ref().unwrap();
+    assert_eq!(usage.extra["server_tool_use"], json!({"web_search_requests": 1}));
+}

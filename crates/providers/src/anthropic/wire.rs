@@ -248,6 +248,9 @@ pub enum ContentBlock {
         /// The text.
         #[serde(default)]
         text: String,
+        /// Sources of this text (web search results, documents).
+        #[serde(default)]
+        citations: Option<Vec<Value>>,
     },
     /// Extended thinking.
     Thinking {
@@ -294,6 +297,17 @@ pub struct WireUsage {
     /// Input tokens read from the cache.
     #[serde(default)]
     pub cache_read_input_tokens: Option<u64>,
+    /// Server tools run (web searches).
+    #[serde(default)]
+    pub server_tool_use: Option<ServerToolUse>,
+}
+
+/// `usage.server_tool_use`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct ServerToolUse {
+    /// Web searches run.
+    #[serde(default)]
+    pub web_search_requests: u64,
 }
 
 impl WireUsage {
@@ -305,6 +319,7 @@ impl WireUsage {
             output_tokens: later.output_tokens.or(self.output_tokens),
             cache_creation_input_tokens: later.cache_creation_input_tokens.or(self.cache_creation_input_tokens),
             cache_read_input_tokens: later.cache_read_input_tokens.or(self.cache_read_input_tokens),
+            server_tool_use: later.server_tool_use.or(self.server_tool_use),
         }
     }
 }
@@ -380,7 +395,12 @@ pub enum BlockDelta {
         /// The signature.
         signature: String,
     },
-    /// Citations and anything newer: not mapped.
+    /// A source of the text block's text (web search).
+    CitationsDelta {
+        /// The citation.
+        citation: Value,
+    },
+    /// Anything newer: not mapped.
     #[serde(other)]
     Other,
 }

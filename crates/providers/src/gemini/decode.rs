@@ -107,7 +107,8 @@ fn choice(cand: Candidate, index: u32, response_id: &str, calls: &mut u32) -> Ch
         }
     }
     let has_calls = !tool_calls.is_empty();
-    let message = ResponseMessage {
+    let annotations = cand.grounding_metadata.as_ref().map(|m| super::grounding::annotations(m, &text));
+    let mut message = ResponseMessage {
         // OpenAI's shape: null content on a pure tool-call turn.
         content: (!text.is_empty() || !has_calls).then_some(text),
         reasoning: (!reasoning.is_empty()).then(|| reasoning.join("\n")),
@@ -115,6 +116,9 @@ fn choice(cand: Candidate, index: u32, response_id: &str, calls: &mut u32) -> Ch
         tool_calls: has_calls.then_some(Value::Array(tool_calls)),
         ..ResponseMessage::default()
     };
+    if let Some(list) = annotations.filter(|l| !l.is_empty()) {
+        message.extra.insert("annotations".into(), Value::Array(list));
+    }
     Choice { index, message, finish_reason: cand.finish_reason, ..Choice::default() }
 }
 

@@ -15,6 +15,7 @@
 pub mod decode;
 pub mod encode;
 pub mod errors;
+pub mod grounding;
 pub mod schema;
 pub mod stream;
 pub mod wire;

@@ -35,6 +35,8 @@ pub struct StreamState {
     reasoning: ReasoningIndex,
     /// The latest running usage.
     usage: Option<UsageMetadata>,
+    /// Answer text so far, to place grounding citations in it.
+    text: String,
 }
 
 impl StreamState {
@@ -85,6 +87,14 @@ impl StreamState {
                 for part in cand.content.map(|c| c.parts).unwrap_or_default() {
                     self.part(part, out);
                 }
+                if let Some(meta) = &cand.grounding_metadata {
+                    let list = super::grounding::annotations(meta, &self.text);
+                    if !list.is_empty() {
+                        let mut delta = Delta::default();
+                        delta.extra.insert("annotations".into(), Value::Array(list));
+                        out.push_back(self.chunk(delta, None, None));
+                    }
+                }
                 cand.finish_reason
             }
             None => chunk.prompt_feedback.and_then(|f| f.block_reason),
@@ -132,6 +142,7 @@ impl StreamState {
             return;
         }
         if !text.is_empty() {
+            self.text.push_str(&text);
             out.push_back(self.chunk(Delta { content: Some(text), ..Delta::default() }, None, None));
         }
         match sig {

@@ -278,6 +278,9 @@ pub struct Candidate {
     /// Candidate index.
     #[serde(default)]
     pub index: Option<u32>,
+    /// Google Search grounding: sources and the answer spans they support.
+    #[serde(default)]
+    pub grounding_metadata: Option<Value>,
 }
 
 /// `candidates[].content`.

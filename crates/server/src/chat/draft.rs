@@ -147,6 +147,8 @@ pub struct Draft {
     pub completion_pieces: u64,
     /// Normalised and native finish reasons.
     pub finish: Option<(String, String)>,
+    /// The web plugin's search, charged and cited with the answer.
+    pub web: Option<crate::plugins::web::WebUse>,
     done: bool,
 }
 
@@ -198,6 +200,7 @@ impl Draft {
             prompt_estimate: 0,
             completion_pieces: 0,
             finish: None,
+            web: None,
             done: false,
         }
     }
@@ -226,6 +229,7 @@ impl Draft {
             prompt_estimate: self.prompt_estimate,
             completion_pieces: self.completion_pieces,
             finish: self.finish.take(),
+            web: self.web.take(),
             done: self.done,
         };
         self.done = true;
@@ -264,13 +268,20 @@ impl Draft {
             _ => Cost::default(),
         };
         let byok = self.served.as_ref().is_some_and(|s| s.byok_key.is_some());
-        let cost = if byok { Cost { total: crate::byok::fee(list.total), ..list } } else { list };
+        let mut cost = if byok { Cost { total: crate::byok::fee(list.total), ..list } } else { list };
+        // Web search is charged on top, BYOK or not, free model or not.
+        let web = self.web.as_ref().map(|w| (w.cost(self.served.as_ref(), &usage, charge), w.searches(&usage, charge)));
+        if let Some((web_cost, searches)) = web {
+            cost.total = cost.total.saturating_add(web_cost);
+            usage.extra.insert("server_tool_use_details".into(), json!({"web_search_requests": searches}));
+        }
         usage.cost = Some(cost.total.as_usd_f64());
         usage.is_byok = Some(byok);
         usage.cost_details = Some(CostDetails {
             upstream_inference_cost: byok.then(|| list.total.as_usd_f64()),
             upstream_inference_prompt_cost: list.prompt.as_usd_f64(),
             upstream_inference_completions_cost: list.completion.as_usd_f64(),
+            web_search_cost: web.map(|(c, _)| c.as_usd_f64()),
         });
         if usage.prompt_tokens_details.is_none() {
             usage.prompt_tokens_details = Some(PromptTokensDetails { cached_tokens: Some(0), ..Default::default() });
@@ -337,6 +348,10 @@ impl Draft {
         {
             let upstream = usage.cost_details.as_ref().and_then(|d| d.upstream_inference_cost);
             routing.insert("byok".into(), json!({"key": key, "upstream_inference_cost": upstream}));
+        }
+        if let (Some(w), Some(Value::Object(routing))) = (&self.web, &mut self.routing) {
+            let web_cost = w.cost(served, &usage, charge);
+            routing.insert("web_search".into(), w.record(web_cost, w.searches(&usage, charge)));
         }
         let rec = GenerationRecord {
             id: self.id.clone(),

@@ -114,7 +114,13 @@ async fn run(
     crate::presets::record(&mut draft.routing, req.preset.as_deref());
     draft.conversation = Some(routed.conversation);
     let max_out = req.max_output_tokens().map(u64::from);
-    let prompt_bound = crate::spend::prompt_upper_bound(&req);
+    // The web plugin: native or engine search, its cost reserved too.
+    let web = match crate::plugins::web::options(state, &req, &model)? {
+        Some(opts) => crate::plugins::web::plan(state, opts, &routed.route.attempts)?,
+        None => None,
+    };
+    let web_worst = web.as_ref().map_or_else(Default::default, |w| w.worst_cost(state, &routed.route.attempts));
+    let prompt_bound = crate::spend::prompt_upper_bound(&req) + web.as_ref().map_or(0, |w| w.prompt_tokens_bound());
     // The account's own provider keys (BYOK) go around the shared attempts.
     let own_keys = state.byok.account(&state.store, &state.upstreams, &account).await?;
     let own_keys = own_keys.for_workspace(draft.caller.key.workspace_id.as_deref());
@@ -125,11 +131,21 @@ async fn run(
     } else {
         worst
     };
+    let (worst, key_worst) = (worst.saturating_add(web_worst), key_worst.saturating_add(web_worst));
     draft.reservation = Some(crate::spend::reserve_with_key(&draft.caller, worst, key_worst)?);
     if routed.is_free_model(state) {
         let account = &draft.caller.key.account_id;
         state.limiter.check_free(&state.store, account, switchyard_store::now_ms()).await?;
     }
+
+    let req = match web {
+        Some(plan) => {
+            let (req, used) = plan.apply(req).await?;
+            draft.web = Some(used);
+            req
+        }
+        None => req,
+    };
 
     // Phase 4: execute, falling back on failures another endpoint may not have.
     let fallbacks_allowed = routed.fallbacks_allowed();
@@ -198,6 +214,9 @@ fn complete(won: Won<Answer>, draft: &mut Draft, dialect: &dyn Dialect) -> Resul
                 draft.finish = Some((normalized, native));
             }
         }
+    }
+    if let Some(web) = &draft.web {
+        web.annotate(&mut resp.choices);
     }
     let metadata = draft.routing_metadata();
     // Phase 5: account.

@@ -255,6 +255,9 @@ impl Pump {
                     self.draft.first_content = Some(Instant::now());
                 }
             }
+            if let (Some(web), Some(text)) = (self.draft.web.as_mut(), d.content.as_deref()) {
+                web.observe(text);
+            }
             if let Some(native) = choice.finish_reason.take() {
                 let normalized = super::normalize_finish(&native, self.called_tools);
                 choice.finish_reason = Some(normalized.clone());
@@ -264,6 +267,13 @@ impl Pump {
         }
         self.stamp(&mut chunk);
         let mut out = BytesMut::with_capacity(256);
+        // The web plugin's citations go in a delta just before the finish.
+        let finishing = chunk.choices.iter().any(|c| c.finish_reason.is_some());
+        if let Some(annotations) = self.draft.web.as_mut().filter(|_| finishing).and_then(|w| w.stream_annotations()) {
+            let mut cited = crate::plugins::web::annotation_chunk(annotations);
+            self.stamp(&mut cited);
+            self.writer.chunk(&cited, &mut out);
+        }
         self.writer.chunk(&chunk, &mut out);
         (!out.is_empty()).then(|| out.freeze())
     }

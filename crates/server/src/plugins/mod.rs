@@ -2,6 +2,8 @@
 //! done around a request on top of any model. Each plugin has its module;
 //! this one only reads the request's plugin list.
 
+pub mod web;
+
 use serde_json::{Map, Value};
 use switchyard_api::ChatRequest;
 

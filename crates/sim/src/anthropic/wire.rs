@@ -11,6 +11,14 @@ pub(super) struct Usage {
     pub(super) output_tokens: u64,
     pub(super) cache_creation_input_tokens: u64,
     pub(super) cache_read_input_tokens: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) server_tool_use: Option<ServerToolUse>,
+}
+
+/// `usage.server_tool_use`: server tools run (web searches).
+#[derive(Serialize, Clone, Copy)]
+pub(super) struct ServerToolUse {
+    pub(super) web_search_requests: u64,
 }
 
 /// A full message (non-stream body, or the skeleton in `message_start`).
@@ -31,9 +39,29 @@ pub(super) struct Message<'a> {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(super) enum Block<'a> {
-    Thinking { thinking: &'a str, signature: &'a str },
-    Text { text: &'a str },
-    ToolUse { id: String, name: &'a str, input: &'a Value },
+    Thinking {
+        thinking: &'a str,
+        signature: &'a str,
+    },
+    Text {
+        text: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        citations: Option<Value>,
+    },
+    ToolUse {
+        id: String,
+        name: &'a str,
+        input: &'a Value,
+    },
+    ServerToolUse {
+        id: &'a str,
+        name: &'a str,
+        input: Value,
+    },
+    WebSearchToolResult {
+        tool_use_id: &'a str,
+        content: Value,
+    },
 }
 
 /// A `content_block_delta` payload.
@@ -48,6 +76,8 @@ pub(super) enum Delta<'a> {
     Signature { signature: &'a str },
     #[serde(rename = "input_json_delta")]
     InputJson { partial_json: &'a str },
+    #[serde(rename = "citations_delta")]
+    Citations { citation: Value },
 }
 
 /// The `delta` of a `message_delta` event.
@@ -61,6 +91,8 @@ pub(super) struct MessageDelta<'a> {
 #[derive(Serialize)]
 pub(super) struct OutputUsage {
     pub(super) output_tokens: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) server_tool_use: Option<ServerToolUse>,
 }
 
 /// One SSE event; `type` in the data equals the `event:` name.

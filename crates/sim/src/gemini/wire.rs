@@ -22,6 +22,9 @@ pub(super) struct Candidate<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) finish_reason: Option<&'a str>,
     pub(super) index: u32,
+    /// Google Search grounding (a `google_search` tool was offered).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) grounding_metadata: Option<Value>,
 }
 
 /// A `Content` object: role `model` and its parts.

@@ -54,6 +54,9 @@ pub(super) struct Message<'a> {
     pub(super) tool_calls: Option<Vec<ToolCall<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) reasoning: Option<String>,
+    /// Web search citations (`web_search_options` requests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) annotations: Option<serde_json::Value>,
 }
 
 /// A tool call; in stream deltas only the first fragment has id/type/name.
@@ -107,4 +110,6 @@ pub(super) struct Delta<'a> {
     pub(super) reasoning: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) tool_calls: Option<[ToolCall<'a>; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) annotations: Option<serde_json::Value>,
 }
