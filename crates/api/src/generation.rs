@@ -108,6 +108,10 @@ pub struct Generation {
     pub data_region: String,
     /// Workspace.
     pub workspace_id: Option<String>,
+    /// For an answer served from the response cache: the generation whose
+    /// answer was replayed.
+    #[serde(default)]
+    pub response_cache_source_id: Option<String>,
     /// HTTP status returned (Switchyard addition).
     pub status: u16,
     /// Error, if the request failed (Switchyard addition).

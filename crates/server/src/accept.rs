@@ -21,7 +21,7 @@ pub async fn accept_inference(
     if caller.key.is_management {
         return Err(GatewayError::Forbidden("Management keys cannot be used for inference; create an API key".into()));
     }
-    state.limiter.check_key(&caller.key.hash, switchyard_store::now_ms())?;
+    state.limiter.check_key(&caller.key.hash, switchyard_store::now_ms()).await?;
     let bytes = crate::body::read_limited(headers, body, state.max_body_bytes).await?;
     Ok((caller, bytes))
 }

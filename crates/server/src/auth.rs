@@ -70,6 +70,8 @@ pub struct Caller {
     pub account: Arc<AccountLive>,
     /// The key's spend against its limit; `None` for a key without one.
     pub limit: Option<Arc<KeyLimitLive>>,
+    /// The fleet's shared spend reservations (Redis), when configured.
+    pub reservations: Option<Arc<crate::fleet::SharedReservations>>,
 }
 
 impl Caller {
@@ -247,6 +249,7 @@ pub struct Auth {
     keys: RwLock<HashMap<String, (Arc<KeyRecord>, Instant)>>,
     accounts: RwLock<HashMap<String, Arc<AccountLive>>>,
     limits: RwLock<HashMap<String, Arc<KeyLimitLive>>>,
+    reservations: Option<Arc<crate::fleet::SharedReservations>>,
 }
 
 /// Extracts the bearer token (or Anthropic-style `x-api-key`).
@@ -267,7 +270,20 @@ impl Auth {
 
     /// A cache over `store` whose limit periods and expiries follow `clock`.
     pub fn with_clock(store: Store, clock: Arc<dyn Clock>) -> Auth {
-        Auth { store, clock, keys: RwLock::default(), accounts: RwLock::default(), limits: RwLock::default() }
+        Auth {
+            store,
+            clock,
+            keys: RwLock::default(),
+            accounts: RwLock::default(),
+            limits: RwLock::default(),
+            reservations: None,
+        }
+    }
+
+    /// Reserves spend in the fleet's shared book instead of in-process.
+    pub fn with_reservations(mut self, book: Arc<crate::fleet::SharedReservations>) -> Auth {
+        self.reservations = Some(book);
+        self
     }
 
     /// Unix milliseconds by this cache's clock.
@@ -297,7 +313,7 @@ impl Auth {
             Some(_) if !key.is_management => Some(self.key_limit(&key, now).await?),
             _ => None,
         };
-        Ok(Caller { key, account, limit })
+        Ok(Caller { key, account, limit, reservations: self.reservations.clone() })
     }
 
     /// The key's live spend in its limit period, reloaded (one indexed sum

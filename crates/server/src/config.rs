@@ -46,6 +46,12 @@ pub struct Config {
     /// BYOK: where the master key that encrypts customers' provider keys is.
     #[serde(default)]
     pub byok: ByokSettings,
+    /// Redis, shared by a fleet of instances (absent: everything in-process).
+    #[serde(default)]
+    pub redis: crate::fleet::RedisSettings,
+    /// Response caching (reference §7.7).
+    #[serde(default)]
+    pub cache: crate::cache::CacheSettings,
     /// Load the built-in catalog (set false to serve only configured models).
     #[serde(default = "yes")]
     pub builtin_catalog: bool,
@@ -125,6 +131,8 @@ impl Default for Config {
             routing: RoutingSettings::default(),
             limits: crate::ratelimit::LimitSettings::default(),
             byok: ByokSettings::default(),
+            redis: crate::fleet::RedisSettings::default(),
+            cache: crate::cache::CacheSettings::default(),
             builtin_catalog: true,
             providers: Vec::new(),
             models: Vec::new(),

@@ -84,7 +84,7 @@ async fn run(
     let routed = route(&state.catalog, &input, &state.health, Instant::now(), &mut rand::rng(), &|_, _| true)?;
     let prompt = crate::spend::embedding_tokens(req);
     let worst = crate::spend::worst_case(&routed.attempts, &state.catalog, prompt, Some(0));
-    draft.reservation = Some(crate::spend::reserve(&draft.caller, worst)?);
+    draft.reservation = Some(crate::spend::reserve(&draft.caller, worst).await?);
     // The chain's chat request stays empty: embeddings carry their own.
     // Redacted by the guardrails, if any: what every attempt sends.
     let sent: &EmbeddingsRequest = req;

@@ -70,6 +70,10 @@ pub enum GatewayError {
         /// `guardrail: {id, name}`, `patterns`, ...
         metadata: Extra,
     },
+    /// A shared service the request needs (Redis, for spend reservations)
+    /// is unreachable: 503, rather than serve without the check.
+    #[error("{0}")]
+    Unavailable(String),
     /// A fault of the gateway itself; details are logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -93,7 +97,7 @@ impl GatewayError {
             GatewayError::Guardrail { status: 402, .. } => ErrorType::PaymentRequired,
             GatewayError::Guardrail { status: 404, .. } => ErrorType::NotFound,
             GatewayError::Guardrail { .. } => ErrorType::PermissionDenied,
-            GatewayError::Internal(_) => ErrorType::Server,
+            GatewayError::Internal(_) | GatewayError::Unavailable(_) => ErrorType::Server,
         }
     }
 
@@ -104,6 +108,7 @@ impl GatewayError {
             GatewayError::Provider { error, .. } if matches!(&**error, ProviderError::Upstream(f) if f.status == 408) => {
                 408
             }
+            GatewayError::Unavailable(_) => 503,
             _ => self.error_type().status(),
         }
     }

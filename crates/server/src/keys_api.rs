@@ -60,6 +60,8 @@ struct CreateBody {
     limit_reset: Option<ResetIn>,
     include_byok_in_limit: Option<bool>,
     expires_at: Option<String>,
+    /// Cache answers to this key's requests without the cache header.
+    cache_responses: Option<bool>,
 }
 
 /// `PATCH /keys/{hash}` body: absent fields stay as they are; `null` clears
@@ -79,6 +81,7 @@ struct PatchBody {
     /// Gives the key to a member (admins only); `null`: to the account.
     #[serde(default, deserialize_with = "present")]
     member_id: Option<Option<String>>,
+    cache_responses: Option<bool>,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from an absent one (`None`).
@@ -121,6 +124,7 @@ pub(crate) fn key_object(k: &KeyRecord, u: &PeriodUsage) -> Map<String, Value> {
         "expires_at": k.expires_at.map(chrono_like_iso),
         "workspace_id": k.workspace_id,
         "member_id": k.member_id,
+        "cache_responses": k.cache_responses,
     });
     match obj {
         Value::Object(m) => m,
@@ -242,6 +246,7 @@ pub async fn create(
         expires_at,
         workspace_id,
         member_id,
+        cache_responses: req.cache_responses.unwrap_or(false),
     };
     let new = state.store.create_key_with(&caller.key.account_id, &spec).await?;
     let data = key_object(&new.record, &PeriodUsage::default());
@@ -260,7 +265,7 @@ pub async fn get_one(
 }
 
 /// `PATCH /api/v1/keys/{hash}`: name, disabled, limit, limit_reset,
-/// include_byok_in_limit, workspace_id. Takes effect in this process at once.
+/// include_byok_in_limit, workspace_id, cache_responses. Takes effect in this process at once.
 pub async fn update(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -290,6 +295,7 @@ pub async fn update(
                 }
             }
         },
+        cache_responses: req.cache_responses,
     };
     let before = owned(&state, &caller, &hash).await?;
     if patch.workspace_id.is_some() || patch.member_id.is_some() {

@@ -8,12 +8,14 @@ mod activity;
 pub mod auth;
 mod body;
 pub mod byok;
+pub mod cache;
 pub mod chat;
 pub mod config;
 mod dialects;
 mod directory;
 mod embeddings;
 mod error;
+pub mod fleet;
 mod guardrails;
 mod keys_api;
 mod members;
@@ -47,7 +49,6 @@ use tokio::task::JoinHandle;
 
 pub use config::Config;
 
-use crate::auth::Auth;
 use crate::error::GatewayError;
 use crate::state::AppState;
 
@@ -69,6 +70,9 @@ pub enum StartError {
     /// The HTTP client could not be built.
     #[error("HTTP client: {0}")]
     Client(#[from] reqwest_error::Error),
+    /// Redis is configured but cannot be reached.
+    #[error(transparent)]
+    Redis(#[from] fleet::RedisSetupError),
     /// The listen address is unavailable.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -170,24 +174,26 @@ pub async fn start(
     let models = catalog.models().len();
 
     let health = HealthBook::new(&catalog);
+    let shared = fleet::Shared::build(&config, env).await?;
     let (sink, writer) = GenerationWriter::spawn(store.clone());
     let state = Arc::new(AppState {
         catalog: Arc::new(catalog),
         upstreams,
         store: store.clone(),
         sink,
-        auth: Auth::new(store.clone()),
+        auth: shared.auth(store.clone()),
         max_body_bytes: config.max_body_bytes,
         keepalive: Duration::from_millis(s.stream_keepalive_ms.max(1)),
         default_model: config.default_model.clone(),
         routing: config.routing.clone(),
         health,
         sticky: sticky::StickyBook::default(),
-        limiter: ratelimit::RateLimiter::new(config.limits.clone()),
+        limiter: shared.limiter(&config.limits),
         guardrails: guardrails::GuardrailCache::default(),
         byok: byok::ByokBook::new(master_key),
         workspaces: workspaces::WorkspaceBook::default(),
         search: plugins::web::Engines::new(&config.search, env, client.clone()),
+        cache: shared.cache(&config.cache),
     });
 
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -397,8 +397,9 @@ mod tests {
             workspace_id: None,
             member_id: member_id.map(str::to_owned),
             member_role: role,
+            cache_responses: false,
         };
-        Caller { key: Arc::new(key), account: Arc::new(AccountLive::for_tests()), limit: None }
+        Caller { key: Arc::new(key), account: Arc::new(AccountLive::for_tests()), limit: None, reservations: None }
     }
 
     #[test]

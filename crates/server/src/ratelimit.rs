@@ -1,14 +1,16 @@
 //! Request rate limits (reference §8.1): an optional cap per key per
 //! interval, and the free-model caps per account (20 a minute; 50 a day
 //! until the account has bought $10 of credits, then 1,000). Counters live
-//! behind [`Counters`], in-process today; a fleet shares them by putting
-//! another implementation (Redis) behind the same trait.
+//! behind [`Counters`]: in-process ([`LocalCounters`]), or shared by a fleet
+//! through Redis ([`crate::fleet::RedisCounters`]). Shared counters that
+//! cannot be reached fail open (see [`crate::fleet`]).
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use switchyard_api::NanoUsd;
 use switchyard_store::Store;
@@ -81,10 +83,15 @@ pub enum Hit {
     Full,
 }
 
+/// Shared counters could not be reached.
+#[derive(Debug, thiserror::Error)]
+#[error("rate-limit counters unavailable: {0}")]
+pub struct CountersUnavailable(pub String);
+
 /// Request counters: count one request against a window, or say it is full.
 pub trait Counters: Send + Sync {
     /// Counts a request for `subject` in `window`.
-    fn hit(&self, subject: &str, window: Window) -> Hit;
+    fn hit<'a>(&'a self, subject: &'a str, window: Window) -> BoxFuture<'a, Result<Hit, CountersUnavailable>>;
 }
 
 /// One subject's current window.
@@ -121,7 +128,14 @@ impl LocalCounters {
 }
 
 impl Counters for LocalCounters {
-    fn hit(&self, subject: &str, window: Window) -> Hit {
+    fn hit<'a>(&'a self, subject: &'a str, window: Window) -> BoxFuture<'a, Result<Hit, CountersUnavailable>> {
+        Box::pin(std::future::ready(Ok(LocalCounters::hit(self, subject, window))))
+    }
+}
+
+impl LocalCounters {
+    /// Counts a request for `subject` in `window`, at once.
+    pub fn hit(&self, subject: &str, window: Window) -> Hit {
         let mut h = DefaultHasher::new();
         subject.hash(&mut h);
         let shard = &self.shards[(h.finish() as usize) % SHARDS];
@@ -168,13 +182,13 @@ impl RateLimiter {
     }
 
     /// The per-key cap, when configured.
-    pub fn check_key(&self, key_hash: &str, now_ms: i64) -> Result<(), GatewayError> {
+    pub async fn check_key(&self, key_hash: &str, now_ms: i64) -> Result<(), GatewayError> {
         let s = &self.settings;
         if s.key_requests == 0 {
             return Ok(());
         }
         let window = Window::containing(now_ms, (s.key_interval_secs.max(1) * 1000) as i64, s.key_requests);
-        self.count(&format!("key:{key_hash}"), window, now_ms, "requests for this key")
+        self.count(&format!("key:{key_hash}"), window, now_ms, "requests for this key").await
     }
 
     /// The free-model caps of `account`: per minute, then per UTC day by
@@ -182,7 +196,7 @@ impl RateLimiter {
     pub async fn check_free(&self, store: &Store, account: &str, now_ms: i64) -> Result<(), GatewayError> {
         let s = &self.settings;
         let minute = Window::containing(now_ms, 60_000, s.free_per_minute);
-        self.count(&format!("free-min:{account}"), minute, now_ms, "free-model requests per minute")?;
+        self.count(&format!("free-min:{account}"), minute, now_ms, "free-model requests per minute").await?;
         let bought = self.purchased(store, account).await?;
         let threshold = NanoUsd((s.free_credit_threshold_usd * 1e9).round() as i64);
         let per_day = if bought >= threshold { s.free_per_day_with_credits } else { s.free_per_day };
@@ -192,13 +206,18 @@ impl RateLimiter {
         } else {
             format!("free-model requests per day (buy ${} of credits to raise it)", s.free_credit_threshold_usd)
         };
-        self.count(&format!("free-day:{account}"), day, now_ms, &what)
+        self.count(&format!("free-day:{account}"), day, now_ms, &what).await
     }
 
-    fn count(&self, subject: &str, window: Window, now_ms: i64, what: &str) -> Result<(), GatewayError> {
-        match self.counters.hit(subject, window) {
-            Hit::Counted(_) => Ok(()),
-            Hit::Full => Err(GatewayError::RateLimited {
+    async fn count(&self, subject: &str, window: Window, now_ms: i64, what: &str) -> Result<(), GatewayError> {
+        match self.counters.hit(subject, window).await {
+            Ok(Hit::Counted(_)) => Ok(()),
+            Err(e) => {
+                // Fail open: request caps guard capacity, not money.
+                tracing::warn!(error = %e, subject, "rate limit not enforced");
+                Ok(())
+            }
+            Ok(Hit::Full) => Err(GatewayError::RateLimited {
                 message: format!("Rate limit exceeded: {} {what}", window.limit),
                 limit: window.limit,
                 reset_ms: window.reset_ms(),

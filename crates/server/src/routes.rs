@@ -147,6 +147,7 @@ pub async fn generation(
         provider_responses: g.attempts,
         preset_id: crate::presets::recorded(g.routing.as_ref()),
         routing: g.routing,
+        response_cache_source_id: g.response_cache_source_id,
         ..Generation::default()
     };
     Ok(Json(GenerationResponse { data }).into_response())

@@ -5,9 +5,11 @@
 //! spend past a balance or a limit, whatever their number.
 //!
 //! The reservations live in this process, next to the balance and limit
-//! views of [`crate::auth`], which reload from the database every second: a
-//! fleet of instances shares the stored spend within that second, and an
-//! instance-shared reservation store (Redis) would close the gap.
+//! views of [`crate::auth`], which reload from the database every second;
+//! with Redis configured they live in Redis instead
+//! ([`crate::fleet::SharedReservations`]), so the instances of a fleet see
+//! each other's requests under way. Redis unreachable then means a 503
+//! (never an unchecked request).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -88,6 +90,8 @@ pub struct Reservation {
     key_amount: i64,
     account: Option<Arc<AccountLive>>,
     key: Option<Arc<KeyLimitLive>>,
+    /// The entries in the fleet's shared book, when there is one.
+    shared: Option<crate::fleet::Ticket>,
 }
 
 impl Reservation {
@@ -104,10 +108,17 @@ impl Reservation {
     pub fn settle_byok(mut self, caller: &Caller, cost: NanoUsd, byok_list: NanoUsd) {
         caller.debit(cost);
         caller.debit_byok(byok_list);
+        if let Some(ticket) = self.shared.take() {
+            let key_cost = if caller.key.include_byok_in_limit { cost.0 + byok_list.0 } else { cost.0 };
+            ticket.settle(cost.0, key_cost);
+        }
         self.release();
     }
 
     fn release(&mut self) {
+        if let Some(ticket) = self.shared.take() {
+            ticket.settle(0, 0);
+        }
         if let Some(a) = self.account.take() {
             a.reserved.fetch_sub(self.amount, Ordering::AcqRel);
         }
@@ -143,38 +154,78 @@ fn try_add(reserved: &AtomicI64, available: i64, amount: i64) -> Result<(), i64>
 /// pass, as OpenRouter lets a prepaid account with no credit use free
 /// models). Refuses with 402: a prepaid balance or a key limit that cannot
 /// cover the worst case, saying how far it falls short.
-pub fn reserve(caller: &Caller, worst: NanoUsd) -> Result<Reservation, GatewayError> {
-    reserve_with_key(caller, worst, worst)
+pub async fn reserve(caller: &Caller, worst: NanoUsd) -> Result<Reservation, GatewayError> {
+    reserve_with_key(caller, worst, worst).await
 }
 
 /// Like [`reserve`], with a separate worst case for the key's limit:
 /// `key_worst` is what the request may add to the key's limit spend (more
 /// than `worst` when the key counts BYOK list cost in its limit).
-pub fn reserve_with_key(caller: &Caller, worst: NanoUsd, key_worst: NanoUsd) -> Result<Reservation, GatewayError> {
-    let mut r = Reservation { amount: worst.0.max(0), key_amount: key_worst.0.max(0), account: None, key: None };
+pub async fn reserve_with_key(
+    caller: &Caller,
+    worst: NanoUsd,
+    key_worst: NanoUsd,
+) -> Result<Reservation, GatewayError> {
+    let mut r =
+        Reservation { amount: worst.0.max(0), key_amount: key_worst.0.max(0), account: None, key: None, shared: None };
     if r.amount == 0 && r.key_amount == 0 {
         return Ok(r);
     }
+    // The room of each subject before any reservation.
+    let mut balance = None;
     if caller.key.billing == Billing::Prepaid && r.amount > 0 {
-        let balance = caller.account.balance().0;
-        if balance <= 0 {
+        let b = caller.account.balance().0;
+        if b <= 0 {
             return Err(GatewayError::PaymentRequired(
                 "Insufficient credits: this account's balance is exhausted. Add credits with `switchyard credits grant`"
                     .into(),
             ));
         }
-        if let Err(room) = try_add(&caller.account.reserved, balance, r.amount) {
-            return Err(short("this account's credits", room, worst));
-        }
-        r.account = Some(caller.account.clone());
+        balance = Some(b);
     }
+    let mut limit_room = None;
     if let (Some(limit), Some(live)) = (caller.key.limit, &caller.limit) {
         caller.ensure_within_key_limit()?;
         let usage = live.usage();
         let used = usage.map_or(0, |(u, _)| u.0);
-        if let Err(room) = try_add(&live.reserved, limit.0 - used, r.key_amount) {
-            let note = usage.map(|(_, w)| format!(" ({})", w.reset_note())).unwrap_or_default();
-            return Err(short(&format!("this key's limit{note}"), room, key_worst));
+        let note = usage.map(|(_, w)| format!(" ({})", w.reset_note())).unwrap_or_default();
+        limit_room = Some((live, limit.0 - used, note));
+    }
+    if balance.is_none() && limit_room.is_none() {
+        // Postpaid, no key limit: nothing to hold back (and no Redis call).
+        return Ok(r);
+    }
+    let key_short = |room, note: &str| short(&format!("this key's limit{note}"), room, key_worst);
+    if let Some(book) = &caller.reservations {
+        use crate::fleet::{Claim, Shortfall};
+        let account = balance.map(|room| Claim { id: &caller.key.account_id, amount: r.amount, room });
+        let key =
+            limit_room.as_ref().map(|(_, room, _)| Claim { id: &caller.key.hash, amount: r.key_amount, room: *room });
+        let note = limit_room.as_ref().map_or("", |(_, _, n)| n.as_str());
+        return match book.reserve(account, key).await {
+            Ok(Ok(ticket)) => {
+                r.shared = Some(ticket);
+                Ok(r)
+            }
+            Ok(Err(Shortfall::Account(room))) => Err(short("this account's credits", room, worst)),
+            Ok(Err(Shortfall::Key(room))) => Err(key_short(room, note)),
+            Err(e) => {
+                tracing::error!(error = %e, "spend reservations unavailable");
+                Err(GatewayError::Unavailable(
+                    "Spend reservations are unavailable (the shared store cannot be reached); retry shortly".into(),
+                ))
+            }
+        };
+    }
+    if let Some(b) = balance {
+        if let Err(room) = try_add(&caller.account.reserved, b, r.amount) {
+            return Err(short("this account's credits", room, worst));
+        }
+        r.account = Some(caller.account.clone());
+    }
+    if let Some((live, room, note)) = limit_room {
+        if let Err(room) = try_add(&live.reserved, room, r.key_amount) {
+            return Err(key_short(room, &note));
         }
         r.key = Some(live.clone());
     }

@@ -46,4 +46,6 @@ pub struct AppState {
     pub workspaces: crate::workspaces::WorkspaceBook,
     /// The web plugin's external search engines.
     pub search: crate::plugins::web::Engines,
+    /// Response caching: in-process, or in Redis for a fleet.
+    pub cache: crate::cache::Cache,
 }

@@ -68,14 +68,17 @@ pub struct GenerationRecord {
     pub routing: Option<serde_json::Value>,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// For an answer replayed from the response cache: the generation that
+    /// produced it.
+    pub response_cache_source_id: Option<String>,
 }
 
 const COLUMNS: &str = "id, account_id, key_hash, model, provider_name, provider_slug, upstream_model, upstream_id, \
     tokens_prompt, tokens_completion, tokens_reasoning, tokens_cached, tokens_cache_write, usage_estimated, cost_nano, \
     byok_cost_nano, latency_ms, ttft_ms, generation_time_ms, finish_reason, native_finish_reason, streamed, cancelled, status, error, \
-    attempts, routing, created_at";
+    attempts, routing, created_at, response_cache_source_id";
 
-/// Rows per multi-row INSERT: 28 columns x 200 rows stays far below every
+/// Rows per multi-row INSERT: 29 columns x 200 rows stays far below every
 /// database's bind-parameter limit.
 const ROWS_PER_STATEMENT: usize = 200;
 
@@ -120,7 +123,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         for part in batch.chunks(ROWS_PER_STATEMENT) {
             let sql =
-                format!("INSERT INTO generations ({COLUMNS}) VALUES {}", placeholders(self.backend(), part.len(), 28));
+                format!("INSERT INTO generations ({COLUMNS}) VALUES {}", placeholders(self.backend(), part.len(), 29));
             // Not cached as a prepared statement: its text varies with the row count.
             let mut q = sqlx::query(&sql).persistent(false);
             for g in part {
@@ -152,7 +155,8 @@ impl Store {
                     .bind(&g.error)
                     .bind(g.attempts.to_string())
                     .bind(g.routing.as_ref().map(ToString::to_string))
-                    .bind(g.created_at);
+                    .bind(g.created_at)
+                    .bind(&g.response_cache_source_id);
             }
             q.execute(&mut *tx).await?;
 
@@ -230,6 +234,7 @@ impl Store {
                 .transpose()
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             created_at: r.try_get("created_at")?,
+            response_cache_source_id: r.try_get("response_cache_source_id")?,
         }))
     }
 

@@ -51,6 +51,9 @@ pub struct KeyRecord {
     pub member_id: Option<String>,
     /// That member's role (a disabled member's keys read as disabled).
     pub member_role: Option<MemberRole>,
+    /// Answers to this key's requests are cached without the
+    /// `X-OpenRouter-Cache` header (which can still opt a request out).
+    pub cache_responses: bool,
 }
 
 /// What a new key is made with.
@@ -74,6 +77,8 @@ pub struct KeySpec {
     /// The member it belongs to (`None`: the account's own key). The caller
     /// checks that the member is the account's.
     pub member_id: Option<String>,
+    /// Cache answers to this key's requests by default.
+    pub cache_responses: bool,
 }
 
 /// A change to a key; `None` leaves a field as it is.
@@ -93,6 +98,8 @@ pub struct KeyPatch {
     pub workspace_id: Option<Option<String>>,
     /// Give to a member (`Some(None)`: to the account itself).
     pub member_id: Option<Option<String>>,
+    /// Cache answers by default, or stop.
+    pub cache_responses: Option<bool>,
 }
 
 /// A key's spend in the UTC day, week (from Monday) and calendar month
@@ -178,7 +185,7 @@ fn label_of(plaintext: &str) -> String {
 
 const KEY_COLUMNS: &str = "k.hash, k.account_id, a.billing, k.name, k.label, k.is_management, k.disabled, \
      k.limit_nano, k.limit_reset, k.include_byok_in_limit, k.usage_nano, k.created_at, k.updated_at, k.expires_at, \
-     k.workspace_id, k.member_id, m.role AS member_role, m.disabled AS member_disabled";
+     k.workspace_id, k.member_id, m.role AS member_role, m.disabled AS member_disabled, k.cache_responses";
 
 /// The tables [`KEY_COLUMNS`] come from.
 const KEY_FROM: &str = "api_keys k JOIN accounts a ON a.id = k.account_id LEFT JOIN members m ON m.id = k.member_id";
@@ -243,6 +250,7 @@ fn key_from_row(row: &sqlx::any::AnyRow) -> Result<KeyRecord, StoreError> {
             .map(|r| r.parse::<MemberRole>())
             .transpose()
             .map_err(StoreError::Corrupt)?,
+        cache_responses: row.try_get::<i64, _>("cache_responses")? != 0,
     })
 }
 
@@ -288,10 +296,11 @@ impl Store {
             workspace_id: spec.workspace_id.clone(),
             member_id: spec.member_id.clone(),
             member_role: None,
+            cache_responses: spec.cache_responses,
         };
         sqlx::query(
-            "INSERT INTO api_keys (hash, account_id, name, label, is_management, disabled, limit_nano, usage_nano, created_at, updated_at, expires_at, limit_reset, include_byok_in_limit, workspace_id, member_id) \
-             VALUES ($1, $2, $3, $4, $5, 0, $6, 0, $7, $8, $9, $10, $11, $12, $13)",
+            "INSERT INTO api_keys (hash, account_id, name, label, is_management, disabled, limit_nano, usage_nano, created_at, updated_at, expires_at, limit_reset, include_byok_in_limit, workspace_id, member_id, cache_responses) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, 0, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&record.hash)
         .bind(&record.account_id)
@@ -306,6 +315,7 @@ impl Store {
         .bind(i64::from(record.include_byok_in_limit))
         .bind(record.workspace_id.clone())
         .bind(record.member_id.clone())
+        .bind(i64::from(record.cache_responses))
         .execute(self.pool())
         .await?;
         let record = match &record.member_id {
@@ -423,6 +433,9 @@ impl Store {
         }
         if let Some(member) = &patch.member_id {
             set("member_id", Arg::Text(member.clone()));
+        }
+        if let Some(cache) = patch.cache_responses {
+            set("cache_responses", Arg::Int(Some(i64::from(cache))));
         }
         set("updated_at", Arg::Int(Some(now_ms())));
         let sql =

@@ -16,6 +16,7 @@ const SQLITE: &[(i64, &str)] = &[
     (9, include_str!("../migrations/sqlite/0009_key_byok_usage.sql")),
     (10, include_str!("../migrations/sqlite/0010_workspaces.sql")),
     (11, include_str!("../migrations/sqlite/0011_organizations.sql")),
+    (12, include_str!("../migrations/sqlite/0012_response_cache.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -29,6 +30,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (9, include_str!("../migrations/postgres/0009_key_byok_usage.sql")),
     (10, include_str!("../migrations/postgres/0010_workspaces.sql")),
     (11, include_str!("../migrations/postgres/0011_organizations.sql")),
+    (12, include_str!("../migrations/postgres/0012_response_cache.sql")),
 ];
 
 /// Applies every migration the database has not had, each in its own

@@ -193,9 +193,11 @@ async fn key_limits(store: Store) {
         include_byok_in_limit: Some(false),
         workspace_id: None,
         member_id: None,
+        cache_responses: Some(true),
     };
     assert!(store.update_key(&h, &patch).await.unwrap());
     let k = store.key_by_hash(&h).await.unwrap().unwrap();
+    assert!(k.cache_responses, "the response-cache setting is stored");
     assert_eq!(
         (k.name.as_str(), k.disabled, k.limit, k.limit_reset),
         ("renamed", true, None, Some(LimitReset::Monthly))

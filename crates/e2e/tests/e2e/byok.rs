@@ -318,6 +318,11 @@ async fn the_key_never_reaches_the_log() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // With a single registered dispatcher, tracing decides whether a call
+    // site is enabled by the default subscriber of whichever thread reaches
+    // it first: another test's thread (no subscriber) would switch the
+    // master-key line off for good. A second one makes it ask all of them.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
 
     let env = Env::start().await;
     let admin = env.admin_key().await;

@@ -80,7 +80,7 @@ pub struct Env {
 
 /// The harness configuration; `upstream` is extra TOML for the `[upstream]`
 /// table, `extra` extra top-level TOML after the providers.
-fn config_text(sim_url: &str, data_dir: &str, upstream: &str, extra: &str) -> String {
+pub fn config_text(sim_url: &str, data_dir: &str, upstream: &str, extra: &str) -> String {
     let root = sim_url.trim_end_matches("/v1");
     let mut t = format!(
         "listen = \"127.0.0.1:0\"\ndata_dir = \"{data_dir}\"\nbuiltin_catalog = false\nmax_body_bytes = 65536\n\
@@ -126,7 +126,7 @@ fn config_text(sim_url: &str, data_dir: &str, upstream: &str, extra: &str) -> St
 
 /// The only environment the gateway sees in tests: AWS credentials for the
 /// Bedrock simulator's signed requests.
-fn test_env(name: &str) -> Option<String> {
+pub fn test_env(name: &str) -> Option<String> {
     match name {
         "AWS_ACCESS_KEY_ID" => Some("AKIDSWITCHYARDTEST".into()),
         "AWS_SECRET_ACCESS_KEY" => Some("test-secret-key".into()),

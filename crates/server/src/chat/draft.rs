@@ -149,6 +149,10 @@ pub struct Draft {
     pub finish: Option<(String, String)>,
     /// The web plugin's search, charged and cited with the answer.
     pub web: Option<crate::plugins::web::WebUse>,
+    /// The response cache's ticket, when the answer is to be stored.
+    pub cache: Option<crate::cache::Ticket>,
+    /// Served from the response cache: the generation that produced the answer.
+    pub cache_source: Option<String>,
     done: bool,
 }
 
@@ -201,6 +205,8 @@ impl Draft {
             completion_pieces: 0,
             finish: None,
             web: None,
+            cache: None,
+            cache_source: None,
             done: false,
         }
     }
@@ -230,6 +236,8 @@ impl Draft {
             completion_pieces: self.completion_pieces,
             finish: self.finish.take(),
             web: self.web.take(),
+            cache: self.cache.take(),
+            cache_source: self.cache_source.take(),
             done: self.done,
         };
         self.done = true;
@@ -382,6 +390,7 @@ impl Draft {
             attempts: serde_json::to_value(&self.attempts).unwrap_or_default(),
             routing: self.routing.take(),
             created_at: now_ms(),
+            response_cache_source_id: self.cache_source.clone(),
         };
         match self.reservation.take() {
             Some(r) => r.settle_byok(&self.caller, cost.total, byok_list),

@@ -88,6 +88,15 @@ async fn run(
     crate::plugins::validate(&req)?;
     // The key's guardrails: allowed models, content (redacted here), budgets.
     let (req, guard) = crate::guardrails::enforce(state, &draft.caller, req, &model).await?;
+    // The response cache, on the request as it would go upstream (after
+    // guardrails, so a hit never bypasses them): a hit calls no upstream.
+    let ticket = state.cache.ticket(headers, &draft.caller, &req, &model)?;
+    if let Some(t) = &ticket
+        && let Some(hit) = state.cache.lookup(t).await
+    {
+        return crate::cache::replay(hit, draft, dialect);
+    }
+    draft.cache = ticket;
     draft.prompt_estimate = estimate_prompt_tokens(&req);
     draft.echo_routing = wants_routing_metadata(&req, headers);
 
@@ -132,7 +141,7 @@ async fn run(
         worst
     };
     let (worst, key_worst) = (worst.saturating_add(web_worst), key_worst.saturating_add(web_worst));
-    draft.reservation = Some(crate::spend::reserve_with_key(&draft.caller, worst, key_worst)?);
+    draft.reservation = Some(crate::spend::reserve_with_key(&draft.caller, worst, key_worst).await?);
     if routed.is_free_model(state) {
         let account = &draft.caller.key.account_id;
         state.limiter.check_free(&state.store, account, switchyard_store::now_ms()).await?;
@@ -160,14 +169,20 @@ async fn run(
     )
     .with_steps(steps);
     if req.is_stream() {
-        return stream::start(state, chain, draft, dialect.stream()).await;
+        // The stream stores its answer once it has finished (see `crate::cache`).
+        let ticket = draft.cache.clone();
+        let mut resp = stream::start(state, chain, draft, dialect.stream()).await?;
+        if let Some(t) = ticket {
+            crate::cache::mark_miss(&mut resp, &t);
+        }
+        return Ok(resp);
     }
     let mut chain = chain;
     let result =
         chain.run(|upstream, req, served| async move { call(&upstream, &req, &served.upstream_model).await }).await;
     draft.attempts.append(&mut chain.logs);
     match result {
-        Ok(won) => complete(won, draft, dialect),
+        Ok(won) => complete(state, won, draft, dialect),
         Err(lost) => Err(lost.into_gateway_error(draft.attempts.len())),
     }
 }
@@ -183,7 +198,12 @@ fn wants_routing_metadata(req: &ChatRequest, headers: &HeaderMap) -> bool {
 }
 
 /// The whole answer of the attempt that won, rewritten into OpenRouter's shape.
-fn complete(won: Won<Answer>, draft: &mut Draft, dialect: &dyn Dialect) -> Result<Response, GatewayError> {
+fn complete(
+    state: &AppState,
+    won: Won<Answer>,
+    draft: &mut Draft,
+    dialect: &dyn Dialect,
+) -> Result<Response, GatewayError> {
     let t0 = won.started;
     let Answer::Complete(mut resp) = won.value else {
         let error = ProviderError::InvalidResponse("stream answer to a non-stream request".into());
@@ -234,7 +254,12 @@ fn complete(won: Won<Answer>, draft: &mut Draft, dialect: &dyn Dialect) -> Resul
     if let Some(meta) = metadata {
         out.extra.insert("openrouter_metadata".into(), meta);
     }
+    let cached = draft.cache.take().map(|t| (t, out.clone()));
     let mut r = Response::new(Body::from(dialect.whole(out)?));
+    if let Some((ticket, out)) = cached {
+        crate::cache::mark_miss(&mut r, &ticket);
+        state.cache.store(ticket, &out);
+    }
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert("x-generation-id", header_value(&draft.id));

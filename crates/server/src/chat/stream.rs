@@ -106,6 +106,8 @@ pub(super) async fn start(
     let upstream_time = draft.serving.map_or_else(|| draft.started.elapsed(), |(_, t0)| t0.elapsed());
     let total = draft.started.elapsed();
     let provider_name = draft.served.as_ref().map(|s| s.provider_name.clone()).unwrap_or_default();
+    // Before the draft moves into the pump, taking its cache ticket along.
+    let assembly = draft.cache.is_some().then(|| (state.cache.clone(), crate::cache::Assembly::default()));
     let pump = Pump {
         phase,
         draft: draft.take(),
@@ -115,6 +117,7 @@ pub(super) async fn start(
         timer: Box::pin(tokio::time::sleep(if waiting { Duration::ZERO } else { state.keepalive })),
         called_tools: false,
         writer,
+        assembly,
     };
     let id = pump.draft.id.clone();
     let body = Body::from_stream(futures_util::stream::unfold(pump, |p| p.step()));
@@ -158,6 +161,9 @@ struct Pump {
     called_tools: bool,
     /// Writes the events in the client's API.
     writer: Box<dyn StreamWriter>,
+    /// The answer put back together, for the response cache (when the
+    /// request takes part in it).
+    assembly: Option<(crate::cache::Cache, crate::cache::Assembly)>,
 }
 
 impl Pump {
@@ -266,6 +272,9 @@ impl Pump {
             }
         }
         self.stamp(&mut chunk);
+        if let Some((_, a)) = &mut self.assembly {
+            a.add(&chunk);
+        }
         let mut out = BytesMut::with_capacity(256);
         // The web plugin's citations go in a delta just before the finish.
         let finishing = chunk.choices.iter().any(|c| c.finish_reason.is_some());
@@ -288,6 +297,12 @@ impl Pump {
     /// Queues the closing events: on failure an error chunk, then always the
     /// one usage chunk and `[DONE]`.
     fn close(&mut self, error: Option<ProviderError>) {
+        if error.is_none()
+            && let (Some((cache, assembly)), Some(ticket)) = (self.assembly.take(), self.draft.cache.take())
+            && let Some(whole) = assembly.finish()
+        {
+            cache.store(ticket, &whole);
+        }
         let mut out = BytesMut::new();
         let err_text = error.as_ref().map(ToString::to_string);
         if let Some(e) = error {
