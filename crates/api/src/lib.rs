@@ -10,6 +10,7 @@ pub mod embeddings;
 pub mod error;
 pub mod finish;
 pub mod generation;
+pub mod messages;
 pub mod models;
 pub mod money;
 pub mod provider;

@@ -228,6 +228,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/chat/completions", post(chat::chat_completions))
         .route("/responses", post(dialects::responses::responses))
         .route("/completions", post(dialects::completions::completions))
+        .route("/messages", post(dialects::messages::messages))
         .route("/embeddings", post(embeddings::embeddings))
         .route("/embeddings/models", get(routes::embedding_models))
         .route("/models", get(routes::models))

@@ -20,6 +20,7 @@ mod isolation;
 mod keys;
 mod limits;
 mod matrix;
+mod messages;
 mod native;
 mod oauth;
 mod openai_client;

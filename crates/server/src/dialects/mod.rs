@@ -3,4 +3,5 @@
 //! request and writes the answer back as a [`crate::chat::dialect::Dialect`].
 
 pub mod completions;
+pub mod messages;
 pub mod responses;
