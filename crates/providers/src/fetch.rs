@@ -225,6 +225,13 @@ fn short(url: &str) -> String {
     format!("{}…", &url[..end])
 }
 
+/// Fetches one file URL (a file part's `file_data`) under `policy`, as a
+/// `data:` URI; `filename` helps name its type when the server does not.
+pub async fn fetch_file(url: &str, filename: Option<&str>, policy: &FetchPolicy) -> Result<String, ProviderError> {
+    let job = Job { mi: 0, pi: 0, kind: Kind::File, url: url.to_owned(), filename: filename.map(str::to_owned) };
+    fetch_one(&job, policy).await
+}
+
 async fn fetch_one(job: &Job, policy: &FetchPolicy) -> Result<String, ProviderError> {
     let what = job.kind.noun();
     let shown = short(&job.url);

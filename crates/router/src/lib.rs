@@ -12,6 +12,7 @@ pub mod params;
 pub mod prefs;
 pub mod resolve;
 pub mod route;
+pub mod tokens;
 
 pub use attempt::Attempt;
 pub use catalog::{Catalog, CatalogError, EndpointSpec, ModelSpec};

@@ -167,7 +167,7 @@ pub(crate) fn admit(
         return Verdict::Exclude(ExcludedBy::Modality, format!("the model does not take {m} input"));
     }
     let context = e.context_length.unwrap_or(model.spec.context_length);
-    if needs.context_tokens() > context {
+    if !needs.fits(context) {
         return Verdict::Exclude(
             ExcludedBy::ContextLength,
             format!("needs {} tokens, context is {context}", needs.context_tokens()),

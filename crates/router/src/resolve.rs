@@ -130,6 +130,10 @@ pub struct Needs {
     pub prompt_tokens: u64,
     /// The completion cap, if any.
     pub max_tokens: Option<u64>,
+    /// Endpoints whose context window is at most this many tokens get
+    /// middle-out compression (reference §7.9): 0 for none, 8,192 by
+    /// default, `u64::MAX` when the request asks for it.
+    pub compress_up_to: u64,
 }
 
 impl Needs {
@@ -169,6 +173,15 @@ impl Needs {
         self.prompt_tokens.saturating_add(self.max_tokens.unwrap_or(0))
     }
 
+    /// Whether a context window of `context` tokens can hold the request:
+    /// with middle-out compression, one holding half of it will do (§7.9),
+    /// as long as the completion cap alone fits.
+    pub fn fits(&self, context: u64) -> bool {
+        let tokens = self.context_tokens();
+        let compresses = context <= self.compress_up_to && self.max_tokens.unwrap_or(0) < context;
+        tokens <= context || (compresses && tokens.div_ceil(2) <= context)
+    }
+
     /// The input modality the model lacks, if any (`image`, `file`, `audio`).
     pub fn missing_modality(&self, model: &Model) -> Option<&'static str> {
         let has = |m: &str| model.spec.input_modalities.iter().any(|x| x == m);
@@ -195,7 +208,7 @@ fn endpoint_serves(model: &Model, e: &EndpointSpec, needs: &Needs) -> bool {
     (!needs.tools || endpoint_takes(model, e, "tools"))
         && (!needs.response_format_json_schema || endpoint_takes(model, e, "structured_outputs"))
         && (!needs.reasoning || endpoint_takes(model, e, "reasoning"))
-        && needs.context_tokens() <= e.context_length.unwrap_or(model.spec.context_length)
+        && needs.fits(e.context_length.unwrap_or(model.spec.context_length))
         && needs.max_tokens.is_none_or(|m| e.max_completion_tokens.is_none_or(|cap| m <= cap))
 }
 
@@ -354,6 +367,19 @@ model = "mini"
 
     fn id(c: &Catalog, i: usize) -> &str {
         &c.models()[i].spec.id
+    }
+
+    #[test]
+    fn fits_with_and_without_compression() {
+        let plain = Needs { prompt_tokens: 3000, max_tokens: Some(500), ..Needs::default() };
+        assert!(plain.fits(4000) && !plain.fits(2048));
+        let small = Needs { compress_up_to: 8192, ..plain };
+        assert!(small.fits(2048) && !small.fits(1024), "half of 3,500 must fit");
+        let big = Needs { prompt_tokens: 30_000, compress_up_to: 8192, ..Needs::default() };
+        assert!(!big.fits(20_000), "windows over 8,192 compress only when asked");
+        assert!(Needs { compress_up_to: u64::MAX, ..big }.fits(20_000));
+        let huge_output = Needs { max_tokens: Some(3000), compress_up_to: u64::MAX, ..plain };
+        assert!(!huge_output.fits(2048), "the completion cap alone does not fit");
     }
 
     #[test]

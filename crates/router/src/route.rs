@@ -206,8 +206,17 @@ impl RouteError {
     pub fn http_status(&self) -> u16 {
         match self {
             RouteError::UnknownModel(_) | RouteError::Unsupported(_) => 400,
+            // The prompt is too long for every endpoint (§6.1, §7.9): the request's fault.
+            e if e.is_context_length() => 400,
             RouteError::NoModels | RouteError::NoEndpoints { .. } => 404,
         }
+    }
+
+    /// Every endpoint was removed only because the prompt does not fit its
+    /// context window.
+    pub fn is_context_length(&self) -> bool {
+        matches!(self, RouteError::NoEndpoints { excluded, .. }
+            if !excluded.is_empty() && excluded.iter().all(|x| x.by == ExcludedBy::ContextLength))
     }
 
     /// The `error.availability.code` (§6.2): `model_not_found`;
@@ -249,6 +258,12 @@ fn no_endpoints_message(models: &[String], excluded: &[Exclusion]) -> String {
             out.push(' ');
         }
         out.push_str(&format!("{} ({}: {})", x.endpoint, x.by, x.detail));
+    }
+    if excluded.iter().all(|x| x.by == ExcludedBy::ContextLength) {
+        out.push_str(
+            ". The prompt is too long for the model's context window: shorten it, or enable middle-out \
+             compression with `\"plugins\": [{\"id\": \"context-compression\"}]`",
+        );
     }
     out
 }
@@ -974,6 +989,28 @@ prompt = "0.000003"
         let too_long = Req { needs: Needs { prompt_tokens: 200_000, ..Needs::default() }, ..Req::default() };
         let e = too_long.go(&w).unwrap_err();
         assert_eq!(e.availability_code(), Some("no_endpoints"));
+        assert!(e.is_context_length());
+        assert_eq!(e.http_status(), 400);
+        assert!(e.to_string().contains("context-compression"), "{e}");
+        // With compression, a window holding half of the request is enough (§7.9).
+        let compressed = Req {
+            needs: Needs { prompt_tokens: 15_000, compress_up_to: u64::MAX, ..Needs::default() },
+            ..Req::prefs(json!({"sort": "price"}))
+        };
+        let r = compressed.go(&w).unwrap();
+        assert_eq!(r.attempts.len(), 3, "{:?}", r.excluded);
+        // By default only windows up to 8,192 tokens compress: gamma's does.
+        let default = |prompt_tokens| Req {
+            needs: Needs { prompt_tokens, compress_up_to: 8192, ..Needs::default() },
+            ..Req::prefs(json!({"sort": "price"}))
+        };
+        assert_eq!(w.tags(&default(15_000).go(&w).unwrap()), ["alpha", "beta", "gamma/eu"]);
+        assert!(default(150_000).go(&w).unwrap_err().is_context_length());
+        let asked = Req {
+            needs: Needs { prompt_tokens: 150_000, compress_up_to: u64::MAX, ..Needs::default() },
+            ..Req::prefs(json!({"sort": "price"}))
+        };
+        assert_eq!(w.tags(&asked.go(&w).unwrap()), ["alpha", "beta"]);
     }
 
     #[test]

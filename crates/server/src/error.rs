@@ -91,6 +91,7 @@ impl GatewayError {
             GatewayError::Forbidden(_) => ErrorType::PermissionDenied,
             GatewayError::NotFound(_) => ErrorType::NotFound,
             GatewayError::Provider { error, .. } => error.error_type(),
+            GatewayError::Route(e) if e.is_context_length() => ErrorType::ContextLengthExceeded,
             GatewayError::Route(e) if e.http_status() == 404 => ErrorType::NotFound,
             GatewayError::Route(_) => ErrorType::InvalidRequest,
             GatewayError::RateLimited { .. } => ErrorType::RateLimitExceeded,

@@ -194,7 +194,9 @@ pub async fn start(
         workspaces: workspaces::WorkspaceBook::default(),
         search: plugins::web::Engines::new(&config.search, env, client.clone()),
         cache: shared.cache(&config.cache),
+        media: s.media_policy(),
     });
+    tokio::task::spawn_blocking(switchyard_router::tokens::warm);
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -41,33 +41,14 @@ pub fn worst_case(attempts: &[Attempt], catalog: &Catalog, prompt_tokens: u64, m
 }
 
 /// An upper bound on a chat request's prompt tokens, for its reservation:
-/// tokenizers rarely make a token of fewer than two bytes, and each message
-/// and tool definition carries a few tokens of framing. (Counting with the
-/// model's own tokenizer would be tighter; an overestimate only holds a
-/// little more credit for the length of the request.)
-pub fn prompt_upper_bound(req: &switchyard_api::ChatRequest) -> u64 {
-    use switchyard_api::{Content, ContentPart};
-    // Providers bill an image or page at up to about 1,600 tokens: counted
-    // as 3,200 bytes, which the halving below turns into 1,600 tokens.
-    const MEDIA_BYTES: usize = 3_200;
-    let text: usize = req
-        .messages
-        .iter()
-        .map(|m| match &m.content {
-            Some(Content::Text(t)) => t.len(),
-            Some(Content::Parts(parts)) => parts
-                .iter()
-                .map(|p| match p {
-                    ContentPart::Text { text, .. } => text.len(),
-                    _ => MEDIA_BYTES,
-                })
-                .sum(),
-            None => 0,
-        })
-        .sum();
-    let tools = req.tools.as_ref().map_or(0, |t| serde_json::to_string(t).map_or(0, |s| s.len()));
-    let format = req.response_format.as_ref().map_or(0, |f| f.to_string().len());
-    ((text + tools + format) as u64).div_ceil(2) + 8 * req.messages.len() as u64 + 8
+/// counted with a real tokenizer plus a safety margin for other models'
+/// tokenizers, never more than the text's bytes, media at the most a
+/// provider bills for one ([`switchyard_router::tokens::upper_bound`]). An
+/// overestimate only holds a little more credit for the length of the
+/// request.
+/// `estimate` is the request's [`switchyard_router::tokens::estimate`].
+pub fn prompt_upper_bound(req: &switchyard_api::ChatRequest, estimate: u64) -> u64 {
+    switchyard_router::tokens::upper_bound(req, estimate)
 }
 
 /// A generous token count for an embeddings input (a token is rarely

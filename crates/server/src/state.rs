@@ -48,4 +48,6 @@ pub struct AppState {
     pub search: crate::plugins::web::Engines,
     /// Response caching: in-process, or in Redis for a fleet.
     pub cache: crate::cache::Cache,
+    /// How file URLs are fetched for the file-parser plugin (SSRF-guarded).
+    pub media: switchyard_providers::fetch::FetchPolicy,
 }

@@ -75,7 +75,9 @@ impl Answer {
     /// Builds the answer for a scenario, the request's declared tool names
     /// and the total character count of its message texts.
     pub(crate) fn new(sc: Scenario, tool_names: Vec<String>, prompt_chars: usize) -> Answer {
-        let json_text = if sc.json && sc.tool_calls == 0 {
+        let json_text = if let Some(content) = sc.content.as_ref().filter(|_| sc.tool_calls == 0) {
+            content.clone()
+        } else if sc.json && sc.tool_calls == 0 {
             format!(r#"{{"answer":"sim","tokens":{}}}"#, sc.tokens)
         } else {
             String::new()

@@ -52,6 +52,10 @@ pub struct Scenario {
     /// Refuse the prompt as longer than the model's window
     /// (`context_exceeded`): OpenAI's 400 `context_length_exceeded`.
     pub context_exceeded: bool,
+    /// Answer with exactly this content (`content=<percent-encoded>`, e.g.
+    /// `content=%7Bname%3A%20%27x%27%7D` for `{name: 'x'}`; ASCII, since
+    /// streams split it in 5-byte pieces). Implies `json`'s fragmenting.
+    pub content: Option<String>,
 }
 
 impl Default for Scenario {
@@ -73,6 +77,7 @@ impl Default for Scenario {
             error_after: None,
             finish: None,
             context_exceeded: false,
+            content: None,
         }
     }
 }
@@ -116,6 +121,10 @@ impl Scenario {
                 ("error_event", None) => s.error_event = true,
                 ("error_after", _) => s.error_after = count().or(s.error_after),
                 ("context_exceeded", None) => s.context_exceeded = true,
+                ("content", Some(text)) => {
+                    s.content = Some(percent_decode(text));
+                    s.json = true;
+                }
                 ("finish", Some(reason)) if !reason.is_empty() => {
                     s.finish = Some(reason.to_owned());
                 }
@@ -126,9 +135,38 @@ impl Scenario {
     }
 }
 
+/// `%XX` escapes decoded (invalid ones kept as they are).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_is_percent_decoded() {
+        let s = Scenario::parse("content=%7Bname%3A%20%27x%27%2C%7D,tokens=2");
+        assert_eq!(s.content.as_deref(), Some("{name: 'x',}"));
+        assert!(s.json);
+        assert_eq!(percent_decode("100%"), "100%");
+    }
 
     #[test]
     fn plain_model_is_default() {

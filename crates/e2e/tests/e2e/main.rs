@@ -31,6 +31,7 @@ mod responses;
 mod routing;
 mod spend;
 mod streaming;
+mod transforms;
 mod vertex;
 mod web;
 mod workspaces;

@@ -145,13 +145,15 @@ impl Chain {
             }
             let (upstream, served, slug) = self.resolve(&step)?;
             let req = self.request_for(attempt, &upstream, &served);
+            let (req, compression) = self.compressed(attempt, &upstream, req);
             let outcome = match tokio::time::timeout(self.deadline - now, op(upstream, req, served.clone())).await {
                 Ok(o) => o,
                 Err(_) => Err(ProviderError::Timeout(self.deadline - now)),
             };
             let mut error = match outcome {
                 Ok(value) => {
-                    self.logs.push(AttemptLog::new(&served, &slug, "ok".into(), Some(200), now.elapsed()));
+                    let log = AttemptLog::new(&served, &slug, "ok".into(), Some(200), now.elapsed());
+                    self.logs.push(AttemptLog { compression, ..log });
                     self.next += 1;
                     return Ok(Won { value, attempt, served, slug, started: now });
                 }
@@ -171,7 +173,8 @@ impl Chain {
                 let failure = Outcome::Failure { rate_limited: status == Some(429) };
                 self.state.health.record(attempt, Instant::now(), failure);
             }
-            self.logs.push(AttemptLog::new(&served, &slug, error.to_string(), status, now.elapsed()));
+            let log = AttemptLog::new(&served, &slug, error.to_string(), status, now.elapsed());
+            self.logs.push(AttemptLog { compression, ..log });
             let is_context = error.error_type() == ErrorType::ContextLengthExceeded;
             if is_context {
                 needs_context = Some(context);
@@ -217,6 +220,22 @@ impl Chain {
             owned.get_or_insert_with(|| (*self.req).clone()).extra.insert("service_tier".into(), t.into());
         }
         owned.map_or_else(|| self.req.clone(), Arc::new)
+    }
+
+    /// The request after middle-out compression for this endpoint's window,
+    /// when it applies ([`crate::plugins::compression::fit`]).
+    fn compressed(
+        &self,
+        attempt: Attempt,
+        upstream: &Upstream,
+        req: Arc<ChatRequest>,
+    ) -> (Arc<ChatRequest>, Option<crate::plugins::compression::Compressed>) {
+        let cap = attempt.endpoint(&self.state.catalog).max_completion_tokens;
+        let context = self.context_of(attempt);
+        match crate::plugins::compression::fit(&req, context, cap, upstream.config.protocol) {
+            Some((smaller, note)) => (Arc::new(smaller), Some(note)),
+            None => (req, None),
+        }
     }
 
     fn context_of(&self, attempt: Attempt) -> u64 {

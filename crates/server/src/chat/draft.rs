@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use switchyard_api::models::ModelPricing;
 use switchyard_api::usage::{CostDetails, PromptTokensDetails};
-use switchyard_api::{ChatRequest, Content, NanoUsd, Usage};
+use switchyard_api::{ChatRequest, NanoUsd, Usage};
 use switchyard_router::{Attempt, Cost, Outcome, cost_of};
 
 use crate::sticky::ConversationKey;
@@ -42,6 +42,9 @@ pub struct AttemptLog {
     /// Request parameters left out because this endpoint does not take them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dropped_parameters: Vec<&'static str>,
+    /// What middle-out compression removed from this attempt's request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compression: Option<crate::plugins::compression::Compressed>,
 }
 
 impl AttemptLog {
@@ -64,6 +67,7 @@ impl AttemptLog {
             latency: latency.as_millis() as u64,
             is_byok: served.byok_key.is_some(),
             dropped_parameters: served.dropped_parameters.clone(),
+            compression: None,
         }
     }
 }
@@ -165,19 +169,11 @@ pub fn new_generation_id() -> String {
     format!("gen-{}-{tail}", now_ms())
 }
 
-/// A rough prompt token count (4 characters a token, plus framing), used
-/// only when the provider reports no usage.
+/// The prompt token estimate ([`switchyard_router::tokens::estimate`], a
+/// real tokenizer): for routing by context window, middle-out compression,
+/// and the usage when the provider reports none.
 pub fn estimate_prompt_tokens(req: &ChatRequest) -> u64 {
-    let chars: usize = req
-        .messages
-        .iter()
-        .map(|m| match &m.content {
-            Some(Content::Text(t)) => t.len(),
-            Some(c @ Content::Parts(_)) => c.text().len(),
-            None => 0,
-        })
-        .sum();
-    (chars as u64).div_ceil(4) + 4 * req.messages.len() as u64
+    switchyard_router::tokens::estimate(req)
 }
 
 impl Draft {

@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chain::{Chain, Won};
 use dialect::{ChatCompletions, Dialect};
+use serde_json::Value;
 use switchyard_api::{ChatRequest, ChatResponse, FinishReason};
 use switchyard_providers::{Answer, ProviderError, call};
 
@@ -97,6 +98,8 @@ async fn run(
         return crate::cache::replay(hit, draft, dialect);
     }
     draft.cache = ticket;
+    // PDFs become text for models that cannot read them (file-parser plugin).
+    let (req, parsed_files) = crate::plugins::file_parser::apply(state, req, &model).await?;
     draft.prompt_estimate = estimate_prompt_tokens(&req);
     draft.echo_routing = wants_routing_metadata(&req, headers);
 
@@ -120,6 +123,9 @@ async fn run(
         workspace.as_deref(),
     )?;
     draft.routing = Some(routed.explain(state, &model));
+    if let (Some(note), Some(Value::Object(routing))) = (parsed_files, draft.routing.as_mut()) {
+        routing.insert("file_parser".into(), note);
+    }
     crate::presets::record(&mut draft.routing, req.preset.as_deref());
     draft.conversation = Some(routed.conversation);
     let max_out = req.max_output_tokens().map(u64::from);
@@ -129,7 +135,8 @@ async fn run(
         None => None,
     };
     let web_worst = web.as_ref().map_or_else(Default::default, |w| w.worst_cost(state, &routed.route.attempts));
-    let prompt_bound = crate::spend::prompt_upper_bound(&req) + web.as_ref().map_or(0, |w| w.prompt_tokens_bound());
+    let prompt_bound = crate::spend::prompt_upper_bound(&req, draft.prompt_estimate)
+        + web.as_ref().map_or(0, |w| w.prompt_tokens_bound());
     // The account's own provider keys (BYOK) go around the shared attempts.
     let own_keys = state.byok.account(&state.store, &state.upstreams, &account).await?;
     let own_keys = own_keys.for_workspace(draft.caller.key.workspace_id.as_deref());
@@ -178,8 +185,11 @@ async fn run(
         return Ok(resp);
     }
     let mut chain = chain;
-    let result =
+    let mut result =
         chain.run(|upstream, req, served| async move { call(&upstream, &req, &served.upstream_model).await }).await;
+    if let Ok(Won { value: Answer::Complete(resp), .. }) = &mut result {
+        crate::plugins::healing::apply(&req, resp);
+    }
     draft.attempts.append(&mut chain.logs);
     match result {
         Ok(won) => complete(state, won, draft, dialect),

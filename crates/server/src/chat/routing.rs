@@ -127,7 +127,8 @@ pub fn plan(
 ) -> Result<Routed, GatewayError> {
     let catalog = &state.catalog;
     let mut prefs = preferences(state, req.provider.as_ref(), key_name, workspace, guard)?;
-    let needs = Needs::of(req, prompt_tokens);
+    let mut needs = Needs::of(req, prompt_tokens);
+    needs.compress_up_to = crate::plugins::compression::compress_up_to(req);
 
     let (mut resolved, strategy): (Vec<Resolved>, &'static str) = match router_slug(catalog, model) {
         Some(RouterSlug::Auto) => {

@@ -2,6 +2,9 @@
 //! done around a request on top of any model. Each plugin has its module;
 //! this one only reads the request's plugin list.
 
+pub mod compression;
+pub mod file_parser;
+pub mod healing;
 pub mod web;
 
 use serde_json::{Map, Value};
@@ -38,6 +41,8 @@ pub fn validate(req: &ChatRequest) -> Result<(), GatewayError> {
             return Err(GatewayError::BadRequest(format!("`plugins[{i}].enabled` must be a boolean")));
         }
     }
+    compression::validate(req)?;
+    file_parser::validate(req)?;
     Ok(())
 }
 
