@@ -13,13 +13,9 @@
 //!   of the `o200k_base` count, the safety margin for tokenizers with smaller
 //!   vocabularies, plus framing per message.
 //!
-//! Prompts of at most [`SHORT_PROMPT_BYTES`] of text skip the tokenizer:
-//! their byte count already bounds them soundly, and an estimate of bytes / 4
-//! is off by at most a few hundred tokens, which matters to no context window
-//! and no compression decision. So the tokenizer is built (about 100 ms, and
-//! ~45 MiB for the vocabulary) only once a process sees its first longer
-//! prompt; most chat traffic never pays for it. Counting then costs about
-//! 0.2 µs per token: see the `prints_the_cost_per_request` test.
+//! The tokenizer is built once, on first use (about 100 ms; [`warm`] does
+//! it ahead of the first request). Counting costs a few microseconds for a
+//! short message: see the `prints_the_cost_per_request` test.
 
 use std::sync::LazyLock;
 
@@ -42,10 +38,7 @@ const MEDIA_TOKENS: u64 = 1_600;
 
 static BPE: LazyLock<Option<CoreBPE>> = LazyLock::new(|| tiktoken_rs::o200k_base().ok());
 
-/// Text up to this many bytes is estimated without the tokenizer.
-pub const SHORT_PROMPT_BYTES: u64 = 2_048;
-
-/// Builds the tokenizer now rather than on the first long prompt.
+/// Builds the tokenizer now rather than on the first request.
 pub fn warm() {
     LazyLock::force(&BPE);
 }
@@ -92,10 +85,6 @@ pub fn message_tokens(m: &Message) -> u64 {
 /// Expected prompt tokens of a chat request: every message, the tool
 /// definitions and the response format, with framing.
 pub fn estimate(req: &ChatRequest) -> u64 {
-    let (bytes, _) = text_bytes(req);
-    if bytes <= SHORT_PROMPT_BYTES {
-        return bytes.div_ceil(4) + PER_MESSAGE * req.messages.len() as u64 + PER_REQUEST;
-    }
     let messages: u64 = req.messages.iter().map(message_tokens).sum();
     messages + definitions(req, count) + PER_REQUEST
 }
@@ -105,21 +94,6 @@ pub fn estimate(req: &ChatRequest) -> u64 {
 /// twice): min(bytes, 1.5 x estimate) over all its text, media counted at
 /// the most providers bill for one, generous framing per message.
 pub fn upper_bound(req: &ChatRequest, estimate: u64) -> u64 {
-    let (bytes, media) = text_bytes(req);
-    let framing = PER_MESSAGE * req.messages.len() as u64 + PER_REQUEST;
-    let text = if bytes <= SHORT_PROMPT_BYTES {
-        // Not tokenized: the bytes are the bound.
-        bytes
-    } else {
-        let counted = estimate.saturating_sub(framing);
-        bytes.min(counted.saturating_mul(MARGIN_NUM).div_ceil(MARGIN_DEN))
-    };
-    text + media + BOUND_PER_MESSAGE * (req.messages.len() as u64 + 1)
-}
-
-/// The bytes of a request's text (messages, tool calls, tool definitions,
-/// response format) and the tokens its media may be billed at.
-fn text_bytes(req: &ChatRequest) -> (u64, u64) {
     let mut bytes = 0u64;
     let mut media = 0u64;
     for m in &req.messages {
@@ -137,7 +111,11 @@ fn text_bytes(req: &ChatRequest) -> (u64, u64) {
         }
         bytes += m.tool_calls.as_ref().map_or(0, |c| serde_json::to_string(c).map_or(0, |s| s.len() as u64));
     }
-    (bytes + definitions(req, |s| s.len() as u64), media)
+    bytes += definitions(req, |s| s.len() as u64);
+    let framing = PER_MESSAGE * req.messages.len() as u64 + PER_REQUEST;
+    let counted = estimate.saturating_sub(framing);
+    let text = bytes.min(counted.saturating_mul(MARGIN_NUM).div_ceil(MARGIN_DEN));
+    text + media + BOUND_PER_MESSAGE * (req.messages.len() as u64 + 1)
 }
 
 /// Tokens of the tool definitions and response format, by `measure`.
@@ -193,27 +171,14 @@ mod tests {
 
     #[test]
     fn estimate_counts_messages_tools_and_framing() {
-        let text = "hello world ".repeat(200);
-        let plain = req(json!({"model": "m", "messages": [{"role": "user", "content": text}]}));
-        assert_eq!(estimate(&plain), count(&text) + PER_MESSAGE + PER_REQUEST);
-        let with_tools = req(json!({"model": "m", "messages": [{"role": "user", "content": text}],
+        let plain = req(json!({"model": "m", "messages": [{"role": "user", "content": "hello world"}]}));
+        assert_eq!(estimate(&plain), 2 + PER_MESSAGE + PER_REQUEST);
+        let with_tools = req(json!({"model": "m", "messages": [{"role": "user", "content": "hello world"}],
             "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]}));
         assert!(estimate(&with_tools) > estimate(&plain) + 5);
         let call = req(json!({"model": "m", "messages": [{"role": "assistant", "content": null,
             "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"city\":\"Paris\"}"}}]}]}));
         assert!(message_tokens(&call.messages[0]) > PER_MESSAGE + 5);
-    }
-
-    #[test]
-    fn short_prompts_skip_the_tokenizer_and_stay_bounded_by_their_bytes() {
-        let r = req(json!({"model": "m", "messages": [{"role": "user", "content": "hello world"}]}));
-        assert_eq!(estimate(&r), 3 + PER_MESSAGE + PER_REQUEST, "11 bytes / 4");
-        let e = estimate(&r);
-        assert!(upper_bound(&r, e) >= 11, "a short prompt is bounded by its bytes");
-        // Dense text (one token per byte or so) stays under the bound too.
-        let dense = "\u{1F600}7Zq".repeat(100);
-        let d = req(json!({"model": "m", "messages": [{"role": "user", "content": dense}]}));
-        assert!(upper_bound(&d, estimate(&d)) >= count(&dense));
     }
 
     /// Timing only (no timed asserts): run with `--nocapture` to see it.

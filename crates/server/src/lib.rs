@@ -196,6 +196,7 @@ pub async fn start(
         cache: shared.cache(&config.cache),
         media: s.media_policy(),
     });
+    tokio::task::spawn_blocking(switchyard_router::tokens::warm);
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
