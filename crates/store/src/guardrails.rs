@@ -10,8 +10,12 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use switchyard_api::NanoUsd;
 
+use crate::links::Link;
 use crate::period::LimitReset;
 use crate::{Store, StoreError, now_ms};
+
+/// Guardrails assigned to keys.
+const GUARDRAIL_KEYS: Link = Link { table: "guardrail_keys", owner: "guardrail_id", other: "key_hash" };
 
 /// What a content rule does when it matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -308,33 +312,12 @@ impl Store {
     /// already. The caller checks that the guardrail and the keys belong to
     /// the same account.
     pub async fn assign_guardrail_keys(&self, id: &str, key_hashes: &[String]) -> Result<u64, StoreError> {
-        let now = now_ms();
-        let mut tx = self.pool().begin().await?;
-        let mut added = 0;
-        for hash in key_hashes {
-            let done = sqlx::query(
-                "INSERT INTO guardrail_keys (guardrail_id, key_hash, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (guardrail_id, key_hash) DO NOTHING",
-            )
-            .bind(id)
-            .bind(hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            added += done.rows_affected();
-        }
-        tx.commit().await?;
-        Ok(added)
+        GUARDRAIL_KEYS.add(self, id, key_hashes).await
     }
 
     /// Removes guardrail `id` from a key; false if it was not assigned.
     pub async fn unassign_guardrail_key(&self, id: &str, key_hash: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM guardrail_keys WHERE guardrail_id = $1 AND key_hash = $2")
-            .bind(id)
-            .bind(key_hash)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() > 0)
+        GUARDRAIL_KEYS.remove(self, id, key_hash).await
     }
 
     /// The keys (not deleted) each of the account's guardrails is assigned

@@ -12,6 +12,7 @@ mod generations;
 mod guardrails;
 mod keys;
 mod ledger;
+mod links;
 mod members;
 mod migrate;
 mod period;

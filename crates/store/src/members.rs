@@ -9,7 +9,13 @@ use std::str::FromStr;
 use rand::RngCore;
 use sqlx::Row;
 
+use crate::links::Link;
 use crate::{Store, StoreError, now_ms};
+
+/// Members of workspaces.
+const WORKSPACE_MEMBERS: Link = Link { table: "workspace_members", owner: "workspace_id", other: "member_id" };
+/// Guardrails assigned to members.
+const MEMBER_GUARDRAILS: Link = Link { table: "member_guardrails", owner: "guardrail_id", other: "member_id" };
 
 /// What a member may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -227,33 +233,12 @@ impl Store {
     /// Adds members to workspace `workspace_id`; returns how many were not
     /// in it already. The caller checks both belong to one account.
     pub async fn add_workspace_members(&self, workspace_id: &str, member_ids: &[String]) -> Result<u64, StoreError> {
-        let now = now_ms();
-        let mut tx = self.pool().begin().await?;
-        let mut added = 0;
-        for id in member_ids {
-            let done = sqlx::query(
-                "INSERT INTO workspace_members (workspace_id, member_id, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (workspace_id, member_id) DO NOTHING",
-            )
-            .bind(workspace_id)
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            added += done.rows_affected();
-        }
-        tx.commit().await?;
-        Ok(added)
+        WORKSPACE_MEMBERS.add(self, workspace_id, member_ids).await
     }
 
     /// Removes a member from a workspace; false if they were not in it.
     pub async fn remove_workspace_member(&self, workspace_id: &str, member_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM workspace_members WHERE workspace_id = $1 AND member_id = $2")
-            .bind(workspace_id)
-            .bind(member_id)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() > 0)
+        WORKSPACE_MEMBERS.remove(self, workspace_id, member_id).await
     }
 
     /// The members of workspace `workspace_id`, in the order they joined.
@@ -289,33 +274,12 @@ impl Store {
     /// Assigns guardrail `id` to members; returns how many were not assigned
     /// already. The caller checks that all belong to one account.
     pub async fn assign_guardrail_members(&self, id: &str, member_ids: &[String]) -> Result<u64, StoreError> {
-        let now = now_ms();
-        let mut tx = self.pool().begin().await?;
-        let mut added = 0;
-        for member in member_ids {
-            let done = sqlx::query(
-                "INSERT INTO member_guardrails (guardrail_id, member_id, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (guardrail_id, member_id) DO NOTHING",
-            )
-            .bind(id)
-            .bind(member)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            added += done.rows_affected();
-        }
-        tx.commit().await?;
-        Ok(added)
+        MEMBER_GUARDRAILS.add(self, id, member_ids).await
     }
 
     /// Removes guardrail `id` from a member; false if it was not assigned.
     pub async fn unassign_guardrail_member(&self, id: &str, member_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM member_guardrails WHERE guardrail_id = $1 AND member_id = $2")
-            .bind(id)
-            .bind(member_id)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() > 0)
+        MEMBER_GUARDRAILS.remove(self, id, member_id).await
     }
 
     /// The members each of the account's guardrails is assigned to, by
